@@ -1,0 +1,68 @@
+"""The small contract every completion engine meets.
+
+The language server and the command line only ever talk to an engine through this
+`Protocol`: a fill-in-the-middle request goes in, text comes out piece by piece as it is
+generated. Whoever consumes the stream stops generation by no longer iterating (closing the
+generator), so an engine never produces tokens nobody will use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class FimRequest:
+    """Text before and after the hole, and how much may be generated."""
+
+    prefix: str
+    suffix: str
+    max_tokens: int = 128
+    heal_last_token: bool = True
+
+
+@dataclass
+class GenerationStats:
+    """What one request cost, for logs, benchmarks and tests."""
+
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    stop_reason: str = ""
+
+
+@dataclass(frozen=True)
+class EngineDescription:
+    """What `fimble doctor` and the server's logs say about a loaded engine."""
+
+    model_path: str
+    fim_template: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class CompletionCancelled(Exception):
+    """Generation was stopped because the request was cancelled."""
+
+
+class CompletionEngine(Protocol):
+    """Streams the middle of a fill-in-the-middle request."""
+
+    @property
+    def description(self) -> EngineDescription: ...
+
+    @property
+    def last_stats(self) -> GenerationStats: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
+        """Yield generated text; raise CompletionCancelled once `cancel` is set."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,151 @@
+"""Fill-in-the-middle prompt formats, chosen from a model's vocabulary.
+
+Each model family marks prefix, suffix and middle with its own special tokens. The prompt is
+built from token ids, never by pasting marker strings into text, so that code containing a
+marker string cannot inject control tokens (user text is tokenized with special parsing off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FimTemplate:
+    """A family's FIM markers, as the strings its vocabulary spells them."""
+
+    name: str
+    prefix_marker: str
+    suffix_marker: str
+    middle_marker: str
+    stop_markers: tuple[str, ...] = ()
+    suffix_first: bool = False
+
+
+FIM_TEMPLATES: tuple[FimTemplate, ...] = (
+    FimTemplate(
+        "qwen",
+        "<|fim_prefix|>",
+        "<|fim_suffix|>",
+        "<|fim_middle|>",
+        (
+            "<|endoftext|>",
+            "<|fim_pad|>",
+            "<|file_sep|>",
+            "<|repo_name|>",
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            "<|im_end|>",
+        ),
+    ),
+    FimTemplate(
+        "deepseek",
+        "<｜fim▁begin｜>",
+        "<｜fim▁hole｜>",
+        "<｜fim▁end｜>",
+        ("<｜end▁of▁sentence｜>", "<|EOT|>"),
+    ),
+    FimTemplate(
+        "starcoder",
+        "<fim_prefix>",
+        "<fim_suffix>",
+        "<fim_middle>",
+        ("<|endoftext|>", "<fim_pad>", "<file_sep>", "<repo_name>", "<fim_prefix>"),
+    ),
+    FimTemplate("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>", "<EOT>")),
+    # Codestral has no middle marker: generation starts right after the prefix.
+    FimTemplate("codestral", "[PREFIX]", "[SUFFIX]", "", ("</s>",), suffix_first=True),
+)
+
+TEMPLATE_NAMES = tuple(template.name for template in FIM_TEMPLATES)
+
+SpecialTokenLookup = Callable[[str], int | None]
+"""Maps a marker string to its single special token id, or None if the vocabulary lacks it."""
+
+
+class FimTemplateError(Exception):
+    """The model has no usable FIM format; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ResolvedFimTemplate:
+    """A template bound to one vocabulary's token ids."""
+
+    name: str
+    prefix_id: int
+    suffix_id: int
+    middle_id: int | None
+    stop_ids: frozenset[int]
+    suffix_first: bool = False
+
+    def prompt(
+        self, prefix_ids: Sequence[int], suffix_ids: Sequence[int], bos_id: int | None = None
+    ) -> list[int]:
+        """The token sequence after which the model writes the middle."""
+        start = [bos_id] if bos_id is not None else []
+        end = [self.middle_id] if self.middle_id is not None else []
+        if self.suffix_first:
+            return [*start, self.suffix_id, *suffix_ids, self.prefix_id, *prefix_ids, *end]
+        return [*start, self.prefix_id, *prefix_ids, self.suffix_id, *suffix_ids, *end]
+
+
+def _bind(template: FimTemplate, lookup: SpecialTokenLookup) -> ResolvedFimTemplate | None:
+    prefix_id = lookup(template.prefix_marker)
+    suffix_id = lookup(template.suffix_marker)
+    middle_id = lookup(template.middle_marker) if template.middle_marker else None
+    if prefix_id is None or suffix_id is None or (template.middle_marker and middle_id is None):
+        return None
+    stop_ids = {token for marker in template.stop_markers if (token := lookup(marker)) is not None}
+    return ResolvedFimTemplate(
+        template.name, prefix_id, suffix_id, middle_id, frozenset(stop_ids), template.suffix_first
+    )
+
+
+def resolve_fim_template(
+    lookup: SpecialTokenLookup,
+    declared: tuple[int, int, int] | None,
+    end_ids: frozenset[int],
+    override: str | None = None,
+) -> ResolvedFimTemplate:
+    """Pick the template for a vocabulary.
+
+    `declared` holds the prefix/suffix/middle ids the GGUF metadata names (if any), `end_ids`
+    the vocabulary's end-of-generation tokens; `override` is a template name from settings.
+    """
+    if override:
+        chosen = [template for template in FIM_TEMPLATES if template.name == override]
+        if not chosen:
+            raise FimTemplateError(
+                f"Unknown FIM template '{override}'. Known: {', '.join(TEMPLATE_NAMES)}."
+            )
+        bound = _bind(chosen[0], lookup)
+        if bound is None:
+            raise FimTemplateError(
+                f"The model's vocabulary lacks the '{override}' FIM tokens. "
+                "Remove the fimTemplate setting to detect the format automatically."
+            )
+        return _with_end_ids(bound, end_ids)
+    for template in FIM_TEMPLATES:
+        bound = _bind(template, lookup)
+        if bound is not None:
+            return _with_end_ids(bound, end_ids)
+    if declared is not None:
+        return ResolvedFimTemplate("gguf-metadata", *declared, stop_ids=end_ids)
+    raise FimTemplateError(
+        "This model has no fill-in-the-middle tokens, so it cannot complete code in place. "
+        "Use a FIM-capable code model (Qwen2.5-Coder, Qwen3-Coder, DeepSeek-Coder, StarCoder2, "
+        "CodeLlama, Codestral), or leave the model path empty for the embedded default."
+    )
+
+
+def _with_end_ids(bound: ResolvedFimTemplate, end_ids: frozenset[int]) -> ResolvedFimTemplate:
+    return ResolvedFimTemplate(
+        bound.name,
+        bound.prefix_id,
+        bound.suffix_id,
+        bound.middle_id,
+        bound.stop_ids | end_ids,
+        bound.suffix_first,
+    )

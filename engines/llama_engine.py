@@ -1,0 +1,215 @@
+"""The in-process engine: FIM generation on llama.cpp, in fimble's own decoding loop.
+
+Prompts are built from token ids (see `fim_templates`), the tokens already in the KV cache
+are reused up to the first difference, and generation is greedy in a loop that yields text as
+soon as each token is known. The consumer ends generation by closing the stream; a set cancel
+event stops it between prefill chunks and between tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from cachetools import LRUCache
+
+from engines.completion_engine import (
+    CompletionCancelled,
+    EngineDescription,
+    FimRequest,
+    GenerationStats,
+)
+from engines.fim_templates import ResolvedFimTemplate, resolve_fim_template
+from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
+from engines.model_files import ModelFileError, check_gguf_file
+
+
+@dataclass(frozen=True)
+class LlamaEngineConfig:
+    model_path: Path
+    n_ctx: int = 4096
+    n_threads: int = 2
+    fim_template: str | None = None
+    prefill_chunk: int = 64
+
+
+def _common_prefix_length(left: list[int], right: list[int]) -> int:
+    limit = min(len(left), len(right))
+    index = 0
+    while index < limit and left[index] == right[index]:
+        index += 1
+    return index
+
+
+class LlamaEngine:
+    """A `CompletionEngine` running a GGUF model inside this process."""
+
+    def __init__(self, config: LlamaEngineConfig) -> None:
+        check_gguf_file(config.model_path)
+        try:
+            self._model = LlamaModel(config.model_path)
+        except ModelLoadError as error:
+            raise ModelFileError(
+                f"llama.cpp could not load {config.model_path}: the file is truncated, corrupt, "
+                "or of an architecture this llama.cpp build does not know. Replace the file "
+                "(for the embedded default, delete it so it is assembled again)."
+            ) from error
+        self._config = config
+        self._context = LlamaContext(
+            self._model,
+            ContextConfig(
+                n_ctx=config.n_ctx,
+                n_batch=max(config.prefill_chunk, 64),
+                n_threads=config.n_threads,
+                n_threads_batch=config.n_threads,
+            ),
+        )
+        self._template: ResolvedFimTemplate = resolve_fim_template(
+            self._model.special_token,
+            self._model.declared_fim_ids(),
+            self._model.end_of_generation_ids(),
+            config.fim_template,
+        )
+        self._cached: list[int] = []
+        self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
+        self._stats = GenerationStats()
+        self._description = EngineDescription(
+            model_path=str(config.model_path),
+            fim_template=self._template.name,
+            details={
+                **self._model.describe(),
+                "context_tokens": str(self._context.n_ctx),
+                "threads": str(config.n_threads),
+            },
+        )
+
+    @property
+    def description(self) -> EngineDescription:
+        return self._description
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def close(self) -> None:
+        self._context.close()
+        self._model.close()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenize(text))
+
+    def _fit(self, prefix_ids: list[int], suffix_ids: list[int], max_tokens: int) -> None:
+        room = self._context.n_ctx - max_tokens - 4
+        while len(prefix_ids) + len(suffix_ids) > room and suffix_ids:
+            del suffix_ids[len(suffix_ids) // 2 :]
+            if len(suffix_ids) < 8:
+                suffix_ids.clear()
+        if len(prefix_ids) > room:
+            del prefix_ids[: len(prefix_ids) - room]
+
+    def _allowed(self, required: bytes) -> npt.NDArray[np.bool_]:
+        allowed = self._allowed_by_prefix.get(required)
+        if allowed is None:
+            pieces = self._model.pieces()
+            # The healed token must come back, and a line break right after it would only
+            # leave trailing whitespace behind.
+            allowed = np.fromiter(
+                (
+                    piece.startswith(required) and b"\n" not in piece[len(required) :]
+                    for piece in pieces
+                ),
+                dtype=np.bool_,
+                count=len(pieces),
+            )
+            self._allowed_by_prefix[required] = allowed
+        return allowed
+
+    def _prefill(self, prompt: list[int], cancel: threading.Event) -> None:
+        reused = _common_prefix_length(self._cached, prompt)
+        if reused == len(prompt):
+            reused -= 1
+        self._context.remove_from(reused)
+        del self._cached[reused:]
+        self._stats.reused_tokens = reused
+        self._stats.evaluated_tokens = len(prompt) - reused
+        chunk = self._config.prefill_chunk
+        position = reused
+        while position < len(prompt):
+            if cancel.is_set():
+                self._stats.stop_reason = "cancelled"
+                raise CompletionCancelled()
+            tokens = prompt[position : position + chunk]
+            is_last = position + len(tokens) == len(prompt)
+            try:
+                self._context.decode(tokens, position, want_logits=is_last)
+            except RuntimeError:
+                self._context.remove_from(position)
+                raise
+            self._cached.extend(tokens)
+            position += len(tokens)
+
+    def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
+        self._stats = GenerationStats()
+        prefix_ids = self._model.tokenize(request.prefix)
+        suffix_ids = self._model.tokenize(request.suffix)
+        required = b""
+        if request.heal_last_token and prefix_ids:
+            last = self._model.piece(prefix_ids[-1])
+            if last and b"\n" not in last:
+                prefix_ids.pop()
+                required = last
+        self._fit(prefix_ids, suffix_ids, request.max_tokens)
+        prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id())
+        self._stats.prompt_tokens = len(prompt)
+        started = time.perf_counter()
+        self._prefill(prompt, cancel)
+        decoding = time.perf_counter()
+        self._stats.prefill_seconds = decoding - started
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            yield from self._generate(request.max_tokens, required, decoder, cancel)
+        finally:
+            self._stats.decode_seconds = time.perf_counter() - decoding
+
+    def _generate(
+        self,
+        max_tokens: int,
+        required: bytes,
+        decoder: codecs.IncrementalDecoder,
+        cancel: threading.Event,
+    ) -> Iterator[str]:
+        stop_ids = self._template.stop_ids
+        self._stats.stop_reason = "max_tokens"
+        for _ in range(max_tokens):
+            logits = self._context.last_logits()
+            if required:
+                token = int(np.argmax(np.where(self._allowed(required), logits, -np.inf)))
+            else:
+                token = int(np.argmax(logits))
+            if token in stop_ids or self._model.is_end_of_generation(token):
+                self._stats.stop_reason = "end_of_generation"
+                break
+            piece = self._model.piece(token)
+            if required:
+                piece = piece[len(required) :]
+                required = b""
+            text = decoder.decode(piece)
+            self._stats.generated_tokens += 1
+            self._stats.stop_reason = "consumer"
+            if text:
+                yield text
+            self._stats.stop_reason = "max_tokens"
+            if cancel.is_set():
+                self._stats.stop_reason = "cancelled"
+                raise CompletionCancelled()
+            self._context.decode([token], len(self._cached), want_logits=True)
+            self._cached.append(token)
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail

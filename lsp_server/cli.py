@@ -1,0 +1,174 @@
+"""The `fimble` command: serve the editor, complete one position, or check the setup."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+from context import language_for_path
+from engines.fim_templates import FimTemplateError
+from engines.llama_runtime import system_info
+from engines.model_files import DEFAULT_MODEL, ModelFileError, cache_dir
+from lsp_server import __version__
+from lsp_server.engine_loading import load_engine
+from lsp_server.settings import Settings
+from lsp_server.suggestion_pipeline import plan_for, suggest
+
+
+def _configure_logging(level: str, log_file: str | None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # pygls logs whole messages (source code included) at INFO and DEBUG.
+    for noisy in ("pygls", "fimble.llama"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from lsp_server.server import create_server
+
+    _configure_logging(args.log_level, args.log_file)
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    path, _, rest = location.partition(":")
+    line, _, column = rest.partition(":")
+    if not line.isdigit() or not column.isdigit() or int(line) < 1 or int(column) < 1:
+        raise ValueError(f"expected FILE:LINE:COL with 1-based numbers, got {location!r}")
+    return Path(path), int(line), int(column)
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    """Code-point offset of a 1-based line and column (column counted in characters)."""
+    lines = text.splitlines(keepends=True)
+    if line > len(lines) + 1:
+        raise ValueError(f"line {line} is past the end of the file ({len(lines)} lines)")
+    start = sum(len(each) for each in lines[: line - 1])
+    current = lines[line - 1].rstrip("\r\n") if line <= len(lines) else ""
+    return start + min(column - 1, len(current))
+
+
+def _complete(args: argparse.Namespace) -> int:
+    _configure_logging("WARNING", None)
+    try:
+        path, line, column = _parse_location(args.location)
+        text = path.read_text(encoding="utf-8")
+        offset = offset_of(text, line, column)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        print(f"fimble: {error}", file=sys.stderr)
+        return 2
+    settings = Settings(model_path=args.model or "", max_tokens=args.max_tokens)
+    try:
+        engine = load_engine(settings)
+    except (ModelFileError, FimTemplateError) as error:
+        print(f"fimble: {error}", file=sys.stderr)
+        return 1
+    language = args.language or language_for_path(str(path))
+    plan = plan_for(engine, text, offset, language, settings)
+    if plan is None:
+        print("fimble: nothing sensible to complete at this position", file=sys.stderr)
+        return 0
+    if args.verbose:
+        print(f"fimble: {plan.mode.value} completion, {language}", file=sys.stderr)
+    streamed: list[str] = []
+
+    def show(piece: str) -> None:
+        if not args.plain:
+            streamed.append(piece)
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+
+    started = time.perf_counter()
+    suggestion = suggest(engine, text, offset, language, settings, threading.Event(), show)
+    final = suggestion.text if suggestion is not None else ""
+    if args.plain:
+        sys.stdout.write(final + "\n")
+    else:
+        raw = "".join(streamed)
+        if not raw.endswith("\n"):
+            sys.stdout.write("\n")
+        if raw.rstrip() != final:
+            print("fimble: after post-processing the suggestion is:", file=sys.stderr)
+            sys.stdout.write(final + "\n")
+    if args.verbose:
+        stats = engine.last_stats
+        print(
+            f"fimble: {stats.prompt_tokens} prompt tokens, {stats.generated_tokens} generated, "
+            f"{time.perf_counter() - started:.2f} s",
+            file=sys.stderr,
+        )
+    engine.close()
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    print(f"fimble {__version__}")
+    print(f"model cache: {cache_dir()}")
+    source = args.model or f"embedded default ({DEFAULT_MODEL.name}, {DEFAULT_MODEL.licence})"
+    print(f"model: {source}")
+    started = time.perf_counter()
+    try:
+        engine = load_engine(Settings(model_path=args.model or ""))
+    except (ModelFileError, FimTemplateError) as error:
+        print(f"PROBLEM: {error}")
+        return 1
+    description = engine.description
+    print(f"model file: {description.model_path}")
+    print(f"loads: yes, in {time.perf_counter() - started:.2f} s")
+    print(f"FIM format: {description.fim_template}")
+    for key, value in description.details.items():
+        print(f"{key.replace('_', ' ')}: {value}")
+    size = Path(description.model_path).stat().st_size
+    print(f"memory needed: about {size / 2**20:,.0f} MiB of weights (memory-mapped) + KV cache")
+    print(f"llama.cpp: {system_info()}")
+    engine.close()
+    print("OK: fimble is ready")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fimble", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fimble {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the language server (stdio)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
+    serve.add_argument("--log-file", help="write the log here instead of stderr")
+    serve.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    serve.set_defaults(run=_serve)
+    complete = commands.add_parser("complete", help="complete one position, e.g. app.py:12:5")
+    complete.add_argument("location", metavar="FILE:LINE:COL")
+    complete.add_argument("--model", help="GGUF model file (default: the embedded model)")
+    complete.add_argument("--language", help="LSP language id (default: from the file name)")
+    complete.add_argument("--max-tokens", type=int, default=Settings().max_tokens)
+    complete.add_argument(
+        "--plain", action="store_true", help="print only the final suggestion, no streaming"
+    )
+    complete.add_argument("-v", "--verbose", action="store_true", help="mode and timings")
+    complete.set_defaults(run=_complete)
+    doctor = commands.add_parser("doctor", help="check the model and llama.cpp")
+    doctor.add_argument("--model", help="GGUF model file to check instead of the default")
+    doctor.set_defaults(run=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""fimble's settings: one typed schema, camelCase on the wire.
+
+Editors send settings as `initializationOptions` and in `workspace/didChangeConfiguration`
+(either flat or under a `fimble` key). Every field is documented here; the README table is
+generated from this schema (`settings_table()`), and a test keeps the two in step. Invalid
+values never stop the server: the valid fields apply, the rest keep their defaults, and the
+problems are reported in one message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from engines.fim_templates import TEMPLATE_NAMES
+
+
+def _describe(text: str) -> dict[str, str]:
+    return {"description": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can set."""
+
+    model_path: str = field(
+        default="",
+        metadata=_describe(
+            "Path of a GGUF model file. Empty: the embedded default model "
+            "(Qwen2.5-Coder-0.5B-Instruct Q4_K_M)."
+        ),
+    )
+    fim_template: str = field(
+        default="",
+        metadata=_describe(
+            "Fill-in-the-middle format: " + ", ".join(TEMPLATE_NAMES) + ". "
+            "Empty: detected from the model's vocabulary."
+        ),
+    )
+    max_tokens: int = field(
+        default=96, metadata=_describe("Most tokens generated for one suggestion.")
+    )
+    prefix_tokens: int = field(
+        default=1024, metadata=_describe("Token budget for the code before the cursor.")
+    )
+    suffix_tokens: int = field(
+        default=256, metadata=_describe("Token budget for the code after the cursor.")
+    )
+    max_lines: int = field(
+        default=16, metadata=_describe("Most lines in a multi-line (block) suggestion.")
+    )
+    context_size: int = field(
+        default=4096, metadata=_describe("llama.cpp context length in tokens (n_ctx).")
+    )
+    threads: int = field(
+        default=0,
+        metadata=_describe("CPU threads for inference. 0: one per core."),
+    )
+    disabled_languages: tuple[str, ...] = field(
+        default=(),
+        metadata=_describe(
+            'LSP language ids for which fimble suggests nothing, e.g. ["markdown"].'
+        ),
+    )
+    max_file_bytes: int = field(
+        default=2_000_000,
+        metadata=_describe("Documents larger than this (UTF-8 bytes) get no suggestions."),
+    )
+
+    def effective_threads(self) -> int:
+        return self.threads if self.threads > 0 else max(1, os.cpu_count() or 1)
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_LIMITS: dict[str, tuple[int, int]] = {
+    "max_tokens": (1, 1024),
+    "prefix_tokens": (16, 32768),
+    "suffix_tokens": (0, 32768),
+    "max_lines": (1, 200),
+    "context_size": (256, 131072),
+    "threads": (0, 512),
+    "max_file_bytes": (1024, 1 << 31),
+}
+
+
+def _coerce(name: str, default: Any, value: Any) -> Any:
+    """The value as the field's type, or raise ValueError saying why not."""
+    if isinstance(default, bool) or default is None:
+        raise ValueError("unsupported field")
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {type(value).__name__}")
+        low, high = _LIMITS[name]
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+    if isinstance(default, str):
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        if name == "fim_template" and value and value not in TEMPLATE_NAMES:
+            raise ValueError(f"expected one of {', '.join(TEMPLATE_NAMES)}, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError("expected a list of strings")
+        return tuple(value)
+    raise ValueError("unsupported field")
+
+
+def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Apply `raw` (wire format) over `base`; return the settings and the problems found."""
+    current = base or Settings()
+    if raw is None:
+        return current, []
+    if not isinstance(raw, Mapping):
+        return current, [f"settings must be an object, got {type(raw).__name__}"]
+    nested = raw.get("fimble")
+    values: Mapping[str, Any] = nested if isinstance(nested, Mapping) else raw
+    by_wire_name = {camel_case(spec.name): spec for spec in fields(Settings)}
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in values.items():
+        spec = by_wire_name.get(key)
+        if spec is None:
+            if key != "fimble":
+                problems.append(f"unknown setting '{key}'")
+            continue
+        try:
+            changes[spec.name] = _coerce(spec.name, spec.default, value)
+        except ValueError as error:
+            problems.append(f"'{key}' {error}; keeping {getattr(current, spec.name)!r}")
+    return dataclasses.replace(current, **changes), problems
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the schema."""
+    rows = ["| setting | default | description |", "|---|---|---|"]
+    for spec in fields(Settings):
+        default = spec.default
+        shown = "[]" if default == () else repr(default) if isinstance(default, str) else default
+        rows.append(f"| `{camel_case(spec.name)}` | `{shown}` | {spec.metadata['description']} |")
+    return "\n".join(rows)

@@ -1,0 +1,64 @@
+"""From a document and a cursor to one post-processed suggestion.
+
+The same path serves the language server and `fimble complete`: plan the context (what to
+complete, which text to show the model), stream the model's text into the finisher, stop
+generating the moment the finisher has what it needs, and post-process. It runs on the
+inference worker thread and knows nothing of LSP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+
+from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
+from engines.completion_engine import CompletionEngine, FimRequest
+from lsp_server.settings import Settings
+
+LINE_MODE_MAX_TOKENS = 48
+
+
+def plan_for(
+    engine: CompletionEngine, text: str, offset: int, language_id: str, settings: Settings
+) -> CompletionPlan | None:
+    plan = plan_completion(
+        text,
+        offset,
+        language_id,
+        engine.count_tokens,
+        settings.prefix_tokens,
+        settings.suffix_tokens,
+    )
+    if plan is None:
+        return None
+    return dataclasses.replace(plan, max_lines=min(plan.max_lines, settings.max_lines))
+
+
+def suggest(
+    engine: CompletionEngine,
+    text: str,
+    offset: int,
+    language_id: str,
+    settings: Settings,
+    cancel: threading.Event,
+    on_text: Callable[[str], None] | None = None,
+) -> Suggestion | None:
+    """The suggestion at `offset`, or None where nothing sensible fits."""
+    plan = plan_for(engine, text, offset, language_id, settings)
+    if plan is None:
+        return None
+    max_tokens = settings.max_tokens
+    if plan.mode is not CompletionMode.BLOCK:
+        max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
+    finisher = CompletionFinisher(plan, text, offset)
+    stream = engine.stream(FimRequest(plan.prefix, plan.suffix, max_tokens), cancel)
+    try:
+        for piece in stream:
+            if on_text is not None:
+                on_text(piece)
+            if finisher.feed(piece):
+                break
+    finally:
+        stream.close()
+    return finisher.finish()

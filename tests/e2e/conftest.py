@@ -1,0 +1,108 @@
+"""Start `fimble serve` over stdio with pytest-lsp, as an editor would."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
+
+StartServer = Callable[..., Awaitable[LanguageClient]]
+
+
+def editor_capabilities(
+    encodings: list[str] | None = None, progress: bool = True
+) -> types.ClientCapabilities:
+    """An editor that shows ghost text (pytest-lsp's recorded editors lack inline completion)."""
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(
+            position_encodings=[types.PositionEncodingKind(e) for e in encodings]
+            if encodings
+            else None
+        ),
+        window=types.WindowClientCapabilities(work_done_progress=progress),
+        text_document=types.TextDocumentClientCapabilities(
+            inline_completion=types.InlineCompletionClientCapabilities(),
+            completion=types.CompletionClientCapabilities(),
+            synchronization=types.TextDocumentSyncClientCapabilities(),
+        ),
+        workspace=types.WorkspaceClientCapabilities(configuration=False),
+    )
+
+
+@pytest_asyncio.fixture
+async def start_server() -> AsyncIterator[StartServer]:
+    clients: list[LanguageClient] = []
+
+    async def start(
+        initialization_options: dict[str, Any] | None = None,
+        encodings: list[str] | None = None,
+        progress: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> LanguageClient:
+        config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env)
+        client = await config.start()
+        assert isinstance(client, LanguageClient)
+        clients.append(client)
+        client.initialize_result = await client.initialize_session(  # type: ignore[attr-defined]
+            types.InitializeParams(
+                capabilities=editor_capabilities(encodings, progress),
+                initialization_options=initialization_options,
+                root_uri=ROOT.as_uri(),
+            )
+        )
+        return client
+
+    yield start
+    for client in clients:
+        try:
+            await client.shutdown_session()
+        finally:
+            await client.stop()
+
+
+@pytest_asyncio.fixture
+async def client(start_server: StartServer) -> LanguageClient:
+    return await start_server()
+
+
+def open_document(client: LanguageClient, uri: str, text: str, language_id: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text)
+        )
+    )
+
+
+async def inline_at(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> types.InlineCompletionList:
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, character),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    assert isinstance(result, types.InlineCompletionList), result
+    return result
+
+
+def only_text(result: types.InlineCompletionList) -> str:
+    assert len(result.items) == 1, result
+    text = result.items[0].insert_text
+    assert isinstance(text, str)
+    return text
+
+
+pytestmark = pytest.mark.model

@@ -1,0 +1,174 @@
+"""Bad input gets a clear answer and the server keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+
+pytestmark = pytest.mark.model
+
+ADD = "def add(a, b):\n    return \n"
+
+
+async def assert_still_serving(client: LanguageClient, uri: str = "file:///work/ok.py") -> None:
+    open_document(client, uri, ADD)
+    result = await inline_at(client, uri, 1, len("    return "))
+    assert "a" in only_text(result) and "b" in only_text(result)
+
+
+async def test_unknown_document_is_an_error(client: LanguageClient) -> None:
+    with pytest.raises(JsonRpcException, match="not open"):
+        await inline_at(client, "file:///nowhere/never-opened.py", 0, 0)
+    await assert_still_serving(client)
+
+
+async def test_line_past_the_end_is_an_error_and_column_is_clamped(client: LanguageClient) -> None:
+    uri = "file:///work/short.py"
+    open_document(client, uri, ADD)
+    with pytest.raises(JsonRpcException, match="past the end"):
+        await inline_at(client, uri, 40, 0)
+    clamped = await inline_at(client, uri, 1, 500)
+    assert isinstance(clamped, types.InlineCompletionList)
+    await assert_still_serving(client)
+
+
+async def test_huge_and_binary_documents_get_empty_answers(client: LanguageClient) -> None:
+    huge = "x = 1\n" * 400_000
+    open_document(client, "file:///work/huge.py", huge)
+    assert (await inline_at(client, "file:///work/huge.py", 10, 0)).items == []
+    open_document(client, "file:///work/blob.bin", "ELF\x00\x01\x02garbage\n", "plaintext")
+    assert (await inline_at(client, "file:///work/blob.bin", 0, 3)).items == []
+    await assert_still_serving(client)
+
+
+async def test_unknown_language_still_completes(client: LanguageClient) -> None:
+    uri = "file:///work/notes.zig"
+    text = 'const std = @import("std");\n\npub fn add(a: i32, b: i32) i32 {\n    return \n}\n'
+    open_document(client, uri, text, "zig")
+    result = await inline_at(client, uri, 3, len("    return "))
+    assert "a" in only_text(result) and "b" in only_text(result)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [{"line": -1, "character": 0}, {"line": "one", "character": 0}, {"line": 0}],
+)
+async def test_malformed_params_get_an_error_with_their_id(
+    client: LanguageClient, position: dict[str, object]
+) -> None:
+    open_document(client, "file:///work/m.py", ADD)
+    params = {
+        "textDocument": {"uri": "file:///work/m.py"},
+        "position": position,
+        "context": {"triggerKind": 1},
+    }
+    with pytest.raises(JsonRpcException, match="Invalid params"):
+        await asyncio.wait_for(
+            client.protocol.send_request_async("textDocument/inlineCompletion", params), 30
+        )
+    await assert_still_serving(client)
+
+
+async def test_missing_model_is_reported_once(start_server: StartServer) -> None:
+    client = await start_server({"modelPath": "/nonexistent/model.gguf"})
+    open_document(client, "file:///work/a.py", ADD)
+    for _ in range(3):
+        assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == []
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1
+    assert "/nonexistent/model.gguf" in errors[0].message and "does not exist" in errors[0].message
+    # Fixing the setting recovers without a restart.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimble": {"modelPath": ""}})
+    )
+    result = await inline_at(client, "file:///work/a.py", 1, len("    return "))
+    assert "a" in only_text(result)
+
+
+@pytest.mark.parametrize("damage", ["not-gguf", "truncated"])
+async def test_corrupt_model_is_reported(
+    start_server: StartServer, tmp_path: Path, damage: str
+) -> None:
+    bad = tmp_path / "bad.gguf"
+    if damage == "not-gguf":
+        bad.write_bytes(b"PK\x03\x04" + os.urandom(4096))
+    else:
+        from engines.model_files import assemble_embedded_model
+
+        with assemble_embedded_model().open("rb") as source:
+            bad.write_bytes(source.read(3_000_000))
+    client = await start_server({"modelPath": str(bad)})
+    open_document(client, "file:///work/a.py", ADD)
+    assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == []
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1 and str(bad) in errors[0]
+    assert ("not a GGUF file" in errors[0]) == (damage == "not-gguf")
+
+
+async def test_invalid_settings_are_reported_and_defaults_kept(
+    start_server: StartServer,
+) -> None:
+    client = await start_server({"maxTokens": "lots", "colour": "blue", "maxLines": 4})
+    warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1
+    assert "maxTokens" in warnings[0] and "colour" in warnings[0]
+    await assert_still_serving(client)
+
+
+async def test_settings_change_disables_a_language(client: LanguageClient) -> None:
+    uri = "file:///work/d.py"
+    open_document(client, uri, ADD)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimble": {"disabledLanguages": ["python"]}})
+    )
+    assert (await inline_at(client, uri, 1, len("    return "))).items == []
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimble": {"disabledLanguages": []}})
+    )
+    assert "a" in only_text(await inline_at(client, uri, 1, len("    return ")))
+
+
+async def test_cancellation_mid_generation_answers_promptly(client: LanguageClient) -> None:
+    uri = "file:///work/long.py"
+    open_document(client, uri, "class Matrix:\n    \n")
+    await assert_still_serving(client)  # the model is loaded and warm
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri),
+        position=types.Position(1, 4),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Invoked
+        ),
+    )
+    request = client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
+    )
+    await asyncio.sleep(1.0)
+    assert not request.done()
+    client.cancel_request(types.CancelParams(id="to-cancel"))
+    with pytest.raises(JsonRpcException, match="cancel"):
+        await asyncio.wait_for(request, 5)
+    # fimble/stats runs after the cancelled job: generation stopped between tokens.
+    stats = await client.protocol.send_request_async("fimble/stats", {})
+    assert stats["stop_reason"] == "cancelled"
+    assert stats["generated_tokens"] < 96
+    await assert_still_serving(client, "file:///work/after-cancel.py")
+
+
+async def test_progress_is_reported_while_the_model_loads(start_server: StartServer) -> None:
+    client = await start_server(progress=True)
+    open_document(client, "file:///work/p.py", ADD)
+    # A request sent while loading waits for the model instead of failing.
+    result = await inline_at(client, "file:///work/p.py", 1, len("    return "))
+    assert "a" in only_text(result)
+    kinds = [
+        type(report).__name__ for reports in client.progress_reports.values() for report in reports
+    ]
+    assert kinds[:1] == ["WorkDoneProgressBegin"] and kinds[-1:] == ["WorkDoneProgressEnd"]

@@ -1,0 +1,77 @@
+"""Line-by-line judgement of a streamed multi-line (BLOCK) completion.
+
+The engine stops generating the moment the finisher says so, so the end of a
+block must be recognised on each completed line: a dedent below the block's
+base indentation, a line echoing the suffix, or the line cap.
+"""
+
+from __future__ import annotations
+
+from context.indentation import indent_width, leading_whitespace, trim_whitespace_to_width
+from context.suffix_echo import SuffixEcho
+
+
+def fit_first_line(line: str, line_prefix: str, expected: int | None) -> str:
+    """Trim the generated indentation of the first line so the whole line is not over-indented."""
+    if expected is None:
+        return line
+    generated = leading_whitespace(line)
+    target = expected - indent_width(line_prefix)
+    if indent_width(line_prefix) + indent_width(generated) <= expected:
+        return line
+    return trim_whitespace_to_width(generated, target) + line[len(generated) :]
+
+
+class BlockScanner:
+    """Accepts completed lines until the generated block is over."""
+
+    def __init__(
+        self, line_prefix: str, expected_indent: int | None, echo: SuffixEcho, max_lines: int
+    ) -> None:
+        self._line_prefix = line_prefix
+        self._prefix_is_blank = not line_prefix.strip()
+        self._expected = expected_indent
+        self._echo = echo
+        self._max_lines = max_lines
+        self._base: int | None = None
+        self._index = 0
+        self._counted = 0
+        self.kept: list[str] = []
+        self.done = False
+
+    def add(self, line: str) -> None:
+        """Judge one completed line; sets `done` when the block has ended."""
+        if self.done:
+            return
+        index = self._index
+        self._index += 1
+        if not line.strip():
+            self.kept.append(line)
+            self._counted += self._base is not None
+            self._check_cap()
+            return
+        if index == 0 and not self._prefix_is_blank:
+            # The model continued the opener's own line: treat it as a one-line answer.
+            self.kept.append(line)
+            self.done = True
+            return
+        width = self._width(line)
+        if self._echo.repeats(line, width) or (self._base is not None and width < self._base):
+            self.done = True
+            return
+        if self._base is None:
+            self._base = width
+        self.kept.append(line)
+        self._counted += 1
+        self._check_cap()
+
+    def _width(self, line: str) -> int:
+        if self._base is None and self._prefix_is_blank:
+            # This line will be placed on the cursor's line, after line_prefix.
+            fitted = fit_first_line(line, self._line_prefix, self._expected)
+            return indent_width(self._line_prefix + fitted)
+        return indent_width(line)
+
+    def _check_cap(self) -> None:
+        if self._counted >= self._max_lines:
+            self.done = True

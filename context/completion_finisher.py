@@ -1,0 +1,113 @@
+"""Turning the model's streamed output into a suggestion worth showing.
+
+Generation is the expensive part of a completion, so the finisher watches the
+stream and tells the engine to stop as soon as the answer is complete (end of
+line, end of block, or the model starting to repeat the suffix). Afterwards
+it tidies whitespace, works out which characters right of the cursor the
+suggestion replaces, and refuses suggestions that would break the syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from context.block_scanner import BlockScanner
+from context.completion_plan import CompletionMode, CompletionPlan
+from context.indentation import expected_indent
+from context.suffix_echo import SuffixEcho
+from context.suggestion_cleanup import fix_first_line, superseded_chars, tidy_lines
+from context.syntax_check import longest_parsing_prefix
+
+SHORT_MAX_CHARS = 120
+LINE_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    replace_chars: int
+
+
+class CompletionFinisher:
+    """Consumes generated text for one plan and produces the final Suggestion."""
+
+    def __init__(self, plan: CompletionPlan, document_text: str, offset: int) -> None:
+        self._plan = plan
+        self._document = document_text
+        self._offset = offset
+        self._echo = SuffixEcho(plan.suffix)
+        line_start = document_text.rfind("\n", 0, offset) + 1
+        self._expected_indent = expected_indent(document_text, line_start, plan.language_id)
+        self._blocks = BlockScanner(
+            plan.line_prefix, self._expected_indent, self._echo, plan.max_lines
+        )
+        self._pending = ""
+        self._line_text = ""
+        self._done = False
+        self._result: Suggestion | None = None
+        self._finished = False
+
+    def feed(self, piece: str) -> bool:
+        """Append generated text; True once no more text is needed."""
+        if self._done:
+            return True
+        self._pending += piece.replace("\r", "")
+        if self._plan.mode is CompletionMode.BLOCK:
+            self._feed_block()
+        else:
+            self._feed_line()
+        return self._done
+
+    def _feed_line(self) -> None:
+        text, newline, _ = self._pending.partition("\n")
+        limit = SHORT_MAX_CHARS if self._plan.mode is CompletionMode.SHORT else LINE_MAX_CHARS
+        if newline or len(text) >= limit:
+            self._line_text = text
+            self._done = True
+
+    def _feed_block(self) -> None:
+        while "\n" in self._pending and not self._blocks.done:
+            line, _, self._pending = self._pending.partition("\n")
+            self._blocks.add(line)
+        self._done = self._blocks.done
+
+    def finish(self) -> Suggestion | None:
+        """The post-processed suggestion, or None if nothing is worth showing."""
+        if not self._finished:
+            self._result = self._build()
+            self._finished = True
+        return self._result
+
+    def _build(self) -> Suggestion | None:
+        text = tidy_lines(self._raw_text(), prefix_is_blank=not self._plan.line_prefix.strip())
+        if not text.strip() or self._repeats_suffix(text):
+            return None
+        keep_spaces = self._plan.mode is CompletionMode.SHORT
+        text = fix_first_line(text, self._plan.line_prefix, self._expected_indent, keep_spaces)
+        replace_chars = 0
+        if self._plan.mode is not CompletionMode.BLOCK:
+            replace_chars = superseded_chars(text, self._plan.line_prefix, self._plan.rest_of_line)
+        checked = longest_parsing_prefix(
+            self._document, self._offset, text, replace_chars, self._plan.language_id
+        )
+        if checked is None or not checked.strip():
+            return None
+        return Suggestion(checked, replace_chars if checked == text else 0)
+
+    def _raw_text(self) -> str:
+        if self._plan.mode is not CompletionMode.BLOCK:
+            return self._line_text if self._done else self._pending
+        if not self._blocks.done:
+            self._blocks.add(self._pending)
+            self._pending = ""
+        return "\n".join(self._blocks.kept)
+
+    def _repeats_suffix(self, text: str) -> bool:
+        lines = text.split("\n")
+        first = lines[0].strip()
+        if self._plan.mode is not CompletionMode.BLOCK and first == self._echo.rest_of_line:
+            return True
+        joined_first = (self._plan.line_prefix + lines[0]).strip()
+        if len(lines) == 1 and self._echo.following:
+            return joined_first == self._echo.following[0].strip()
+        return self._echo.starts_with(lines)

@@ -1,0 +1,102 @@
+"""Cutting the prefix and suffix shown to the model down to token budgets.
+
+Windows always break at line boundaries, and the token counter is assumed to
+be costly, so the largest fitting window is found by galloping plus binary
+search over line boundaries: a logarithmic number of counts, each on a text at
+most about twice the size of the final window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+
+class _LazyBoundaries:
+    """Line boundaries produced on demand, nearest to the cursor first."""
+
+    def __init__(self, source: Iterator[int]) -> None:
+        self._source = source
+        self._items: list[int] = []
+
+    def get(self, index: int) -> int | None:
+        while len(self._items) <= index:
+            item = next(self._source, None)
+            if item is None:
+                return None
+            self._items.append(item)
+        return self._items[index]
+
+
+def _largest_fitting(boundaries: _LazyBoundaries, fits: Callable[[int], bool]) -> int:
+    """Largest boundary index that fits; index 0 is kept even when it does not."""
+    known_fit = 0
+    step = 1
+    while True:
+        probe = known_fit + step
+        position = boundaries.get(probe)
+        if position is None:
+            probe = _last_index(boundaries, known_fit, probe)
+            position = boundaries.get(probe)
+            if probe == known_fit or position is None:
+                return known_fit
+        if not fits(position):
+            break
+        known_fit = probe
+        step *= 2
+    too_big = probe
+    while too_big - known_fit > 1:
+        middle = (known_fit + too_big) // 2
+        position = boundaries.get(middle)
+        if position is not None and fits(position):
+            known_fit = middle
+        else:
+            too_big = middle
+    return known_fit
+
+
+def _last_index(boundaries: _LazyBoundaries, low: int, high: int) -> int:
+    """Index of the last existing boundary, knowing low exists and high does not."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if boundaries.get(middle) is None:
+            high = middle
+        else:
+            low = middle
+    return low
+
+
+def _line_starts_upward(text: str, line_start: int) -> Iterator[int]:
+    position = line_start
+    yield position
+    while position > 0:
+        position = text.rfind("\n", 0, position - 1) + 1
+        yield position
+
+
+def _line_ends_downward(text: str, offset: int, limit: int) -> Iterator[int]:
+    position = offset
+    while position < limit:
+        newline = text.find("\n", position, limit)
+        position = limit if newline < 0 else newline + 1
+        yield position
+
+
+def prefix_window(text: str, offset: int, count_tokens: Callable[[str], int], budget: int) -> str:
+    """Whole lines above the cursor plus the cursor line's left part, trimmed from the top."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    boundaries = _LazyBoundaries(_line_starts_upward(text, line_start))
+    index = _largest_fitting(boundaries, lambda start: count_tokens(text[start:offset]) <= budget)
+    start = boundaries.get(index)
+    return text[(line_start if start is None else start) : offset]
+
+
+def suffix_window(
+    text: str, offset: int, limit: int, count_tokens: Callable[[str], int], budget: int
+) -> str:
+    """Right part of the cursor line plus whole lines below, up to limit, trimmed at the bottom."""
+    boundaries = _LazyBoundaries(_line_ends_downward(text, offset, limit))
+    if boundaries.get(0) is None:
+        return ""
+    index = _largest_fitting(boundaries, lambda end: count_tokens(text[offset:end]) <= budget)
+    end = boundaries.get(index)
+    return text[offset : limit if end is None else end]

@@ -15,7 +15,12 @@ from context.block_scanner import BlockScanner
 from context.completion_plan import CompletionMode, CompletionPlan
 from context.indentation import expected_indent
 from context.suffix_echo import SuffixEcho
-from context.suggestion_cleanup import fix_first_line, superseded_chars, tidy_lines
+from context.suggestion_cleanup import (
+    cut_at_existing_closer,
+    fix_first_line,
+    superseded_chars,
+    tidy_lines,
+)
 from context.syntax_check import longest_parsing_prefix
 
 SHORT_MAX_CHARS = 120
@@ -86,6 +91,9 @@ class CompletionFinisher:
         text = fix_first_line(text, self._plan.line_prefix, self._expected_indent, keep_spaces)
         replace_chars = 0
         if self._plan.mode is not CompletionMode.BLOCK:
+            text = cut_at_existing_closer(text, self._plan.rest_of_line)
+            if not text.strip():
+                return None
             replace_chars = superseded_chars(text, self._plan.line_prefix, self._plan.rest_of_line)
         checked = longest_parsing_prefix(
             self._document, self._offset, text, replace_chars, self._plan.language_id

@@ -60,6 +60,32 @@ def superseded_chars(text: str, line_prefix: str, rest_of_line: str) -> int:
     return 0
 
 
+def cut_at_existing_closer(text: str, rest_of_line: str) -> str:
+    """Stop a one-line suggestion where it closes the bracket the document already closes.
+
+    Applies where more than closers follows the cursor (closers alone are superseded). With `add(|)  # sum` right of the cursor, a suggestion `1, 2)  # add` is cut to `1, 2`:
+    past the closing bracket the model only rewrites what is already there. A suggestion
+    that reproduces the whole rest of the line is left alone (it supersedes it instead).
+    """
+    rest = rest_of_line.strip()
+    if not rest or rest[0] not in _CLOSERS or is_closers_only(rest) or "\n" in text:
+        return text
+    depth = 0
+    for index, char in enumerate(text):
+        if char in OPEN_TO_CLOSE:
+            depth += 1
+        elif char in _CLOSERS:
+            if depth == 0:
+                if char != rest[0] or text[index:].strip() == rest:
+                    return text
+                return text[:index].rstrip()
+            depth -= 1
+    return text
+
+
+_CLOSERS = frozenset(")]}")
+
+
 def _is_subsequence(needle: str, haystack: str) -> bool:
     remaining = iter(haystack)
     return all(char in remaining for char in needle)

@@ -256,3 +256,13 @@ def test_block_mode_plan_is_used() -> None:
     offset = source.index(CURSOR)
     plan = plan_completion(source.replace(CURSOR, ""), offset, "python", words, 100, 100)
     assert plan is not None and plan.mode is CompletionMode.BLOCK
+
+
+def test_line_suggestion_stops_at_the_bracket_the_document_already_closes() -> None:
+    from context.suggestion_cleanup import cut_at_existing_closer
+
+    assert cut_at_existing_closer("10, 20)  # sum", ")  # total") == "10, 20"
+    assert cut_at_existing_closer("a, b)", ")") == "a, b)"  # supersedes instead
+    assert cut_at_existing_closer("f(1), 2) + 1", ") * 2") == "f(1), 2"
+    assert cut_at_existing_closer("x) + 1", ") + 1") == "x) + 1"
+    assert cut_at_existing_closer("x + 1", "") == "x + 1"

@@ -1,0 +1,1 @@
+"""Benchmarks for fimble (run as scripts, e.g. `python bench/humaneval.py`)."""

@@ -63,7 +63,8 @@ def superseded_chars(text: str, line_prefix: str, rest_of_line: str) -> int:
 def cut_at_existing_closer(text: str, rest_of_line: str) -> str:
     """Stop a one-line suggestion where it closes the bracket the document already closes.
 
-    Applies where more than closers follows the cursor (closers alone are superseded). With `add(|)  # sum` right of the cursor, a suggestion `1, 2)  # add` is cut to `1, 2`:
+    Applies where more than closers follows the cursor (closers alone are superseded).
+    With `add(|)  # sum` right of the cursor, a suggestion `1, 2)  # add` is cut to `1, 2`:
     past the closing bracket the model only rewrites what is already there. A suggestion
     that reproduces the whole rest of the line is left alone (it supersedes it instead).
     """

@@ -8,6 +8,7 @@ base indentation, a line echoing the suffix, or the line cap.
 from __future__ import annotations
 
 from context.indentation import indent_width, leading_whitespace, trim_whitespace_to_width
+from context.languages import is_closers_only
 from context.suffix_echo import SuffixEcho
 
 
@@ -26,13 +27,21 @@ class BlockScanner:
     """Accepts completed lines until the generated block is over."""
 
     def __init__(
-        self, line_prefix: str, expected_indent: int | None, echo: SuffixEcho, max_lines: int
+        self,
+        line_prefix: str,
+        expected_indent: int | None,
+        echo: SuffixEcho,
+        max_lines: int,
+        min_indent: int = 0,
+        keeps_closing_line: bool = False,
     ) -> None:
         self._line_prefix = line_prefix
         self._prefix_is_blank = not line_prefix.strip()
         self._expected = expected_indent
         self._echo = echo
         self._max_lines = max_lines
+        self._min_indent = min_indent
+        self._keeps_closing_line = keeps_closing_line
         self._base: int | None = None
         self._index = 0
         self._counted = 0
@@ -56,7 +65,14 @@ class BlockScanner:
             self.done = True
             return
         width = self._width(line)
-        if self._echo.repeats(line, width) or (self._base is not None and width < self._base):
+        floor = self._base if self._base is not None else self._min_indent
+        if self._echo.repeats(line, width):
+            self.done = True
+            return
+        if width < floor:
+            # In brace languages the block's own closing line ends it; the suffix lacks it.
+            if self._keeps_closing_line and self._base is not None and is_closers_only(line):
+                self.kept.append(line)
             self.done = True
             return
         if self._base is None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from context.block_scanner import BlockScanner
 from context.completion_plan import CompletionMode, CompletionPlan
-from context.indentation import expected_indent
+from context.indentation import detect_indent_width, expected_indent, indent_width
+from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_scoped
 from context.suffix_echo import SuffixEcho
 from context.suggestion_cleanup import (
     cut_at_existing_closer,
@@ -36,18 +37,29 @@ class Suggestion:
 class CompletionFinisher:
     """Consumes generated text for one plan and produces the final Suggestion."""
 
-    def __init__(self, plan: CompletionPlan, document_text: str, offset: int) -> None:
+    def __init__(
+        self, plan: CompletionPlan, document_text: str, offset: int, max_block_lines: int = 16
+    ) -> None:
         self._plan = plan
+        self._max_block_lines = max_block_lines
         self._document = document_text
         self._offset = offset
         self._echo = SuffixEcho(plan.suffix)
         line_start = document_text.rfind("\n", 0, offset) + 1
         self._expected_indent = expected_indent(document_text, line_start, plan.language_id)
+        self._braces = plan.language_id != PLAINTEXT and not is_indentation_scoped(
+            plan.language_id
+        )
         self._blocks = BlockScanner(
-            plan.line_prefix, self._expected_indent, self._echo, plan.max_lines
+            plan.line_prefix,
+            self._expected_indent,
+            self._echo,
+            plan.max_lines,
+            keeps_closing_line=self._braces,
         )
         self._pending = ""
         self._line_text = ""
+        self._continuation: BlockScanner | None = None
         self._done = False
         self._result: Suggestion | None = None
         self._finished = False
@@ -64,11 +76,48 @@ class CompletionFinisher:
         return self._done
 
     def _feed_line(self) -> None:
-        text, newline, _ = self._pending.partition("\n")
+        if self._continuation is not None:
+            self._feed_continuation()
+            return
+        text, newline, rest = self._pending.partition("\n")
         limit = SHORT_MAX_CHARS if self._plan.mode is CompletionMode.SHORT else LINE_MAX_CHARS
         if newline or len(text) >= limit:
             self._line_text = text
-            self._done = True
+            self._continuation = self._block_after(text) if newline else None
+            if self._continuation is None:
+                self._done = True
+            else:
+                self._pending = rest
+                self._feed_continuation()
+
+    def _block_after(self, first_line: str) -> BlockScanner | None:
+        """A scanner for the body when the completed line opens a block at the line's end.
+
+        Typing `for op in o|` at the end of a line: once the model has written
+        `perations:`, the body that follows belongs to the same suggestion.
+        """
+        plan = self._plan
+        if plan.mode is not CompletionMode.LINE or plan.rest_of_line.strip():
+            return None
+        line = plan.line_prefix + first_line
+        if self._max_block_lines < 2 or not ends_with_block_opener(line.rstrip(), plan.language_id):
+            return None
+        body_indent = indent_width(line) + detect_indent_width(self._document)
+        return BlockScanner(
+            "",
+            body_indent,
+            self._echo,
+            self._max_block_lines - 1,
+            body_indent,
+            keeps_closing_line=self._braces,
+        )
+
+    def _feed_continuation(self) -> None:
+        assert self._continuation is not None
+        while "\n" in self._pending and not self._continuation.done:
+            line, _, self._pending = self._pending.partition("\n")
+            self._continuation.add(line)
+        self._done = self._continuation.done
 
     def _feed_block(self) -> None:
         while "\n" in self._pending and not self._blocks.done:
@@ -103,6 +152,14 @@ class CompletionFinisher:
         return Suggestion(checked, replace_chars if checked == text else 0)
 
     def _raw_text(self) -> str:
+        if self._continuation is not None:
+            if not self._continuation.done:
+                self._continuation.add(self._pending)
+                self._pending = ""
+            body = [line for line in self._continuation.kept]
+            while body and not body[-1].strip():
+                body.pop()
+            return "\n".join([self._line_text, *body])
         if self._plan.mode is not CompletionMode.BLOCK:
             return self._line_text if self._done else self._pending
         if not self._blocks.done:

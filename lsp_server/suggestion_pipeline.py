@@ -51,7 +51,7 @@ def suggest(
     max_tokens = settings.max_tokens
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
-    finisher = CompletionFinisher(plan, text, offset)
+    finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
     stream = engine.stream(FimRequest(plan.prefix, plan.suffix, max_tokens), cancel)
     try:
         for piece in stream:

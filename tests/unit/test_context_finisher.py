@@ -266,3 +266,36 @@ def test_line_suggestion_stops_at_the_bracket_the_document_already_closes() -> N
     assert cut_at_existing_closer("f(1), 2) + 1", ") * 2") == "f(1), 2"
     assert cut_at_existing_closer("x) + 1", ") + 1") == "x) + 1"
     assert cut_at_existing_closer("x + 1", "") == "x + 1"
+
+
+def _feed_all(source: str, language: str, pieces: list[str]) -> tuple[list[bool], object]:
+    offset = source.index(CURSOR)
+    text = source.replace(CURSOR, "")
+    plan = plan_completion(text, offset, language, words, 500, 500)
+    assert plan is not None and plan.mode is CompletionMode.LINE
+    target = CompletionFinisher(plan, text, offset)
+    return [target.feed(piece) for piece in pieces], target.finish()
+
+
+def test_a_line_that_opens_a_block_goes_on_with_its_body() -> None:
+    source = "def f(ops):\n    for op in o‸\n    return 1\n"
+    done, result = _feed_all(
+        source, "python", ["ps:\n", "        x = op\n", "        y = 2\n", "    return 1\n"]
+    )
+    assert done == [False, False, False, True]
+    assert result == Suggestion("ps:\n        x = op\n        y = 2", 0)
+
+
+def test_brace_block_body_keeps_its_closing_line() -> None:
+    source = "function f(xs) {\n  if (xs.length > 0‸\n  return 1;\n}\n"
+    done, result = _feed_all(
+        source, "javascript", [") {\n", "    console.log(xs);\n", "  }\n", "  return 1;\n"]
+    )
+    assert done == [False, False, True, True]
+    assert result == Suggestion(") {\n    console.log(xs);\n  }", 0)
+
+
+def test_a_plain_line_end_is_still_one_line() -> None:
+    done, result = _feed_all("x = compute(1‸\ny = 2\n", "python", [", 2)\n", "z = 3\n"])
+    assert done[0] is True
+    assert result == Suggestion(", 2)", 0)

@@ -66,7 +66,7 @@ class BlockScanner:
             return
         width = self._width(line)
         floor = self._base if self._base is not None else self._min_indent
-        if self._echo.repeats(line, width):
+        if self._echo.repeats(line, width, first_line=self._base is None):
             self.done = True
             return
         if width < floor:

@@ -7,11 +7,22 @@ to stop generation early and to avoid showing duplicate code.
 
 from __future__ import annotations
 
+import difflib
+
 from context.indentation import indent_width
 from context.languages import is_identifier_char
 
 _COMPARED_LINES = 5
 _MIN_DISTINCTIVE_CHARS = 8
+_NEAR_COPY_LINES = 3
+_NEAR_COPY_RATIO = 0.8
+
+
+def _similar(generated: str, existing: str) -> bool:
+    if generated == existing:
+        return True
+    matcher = difflib.SequenceMatcher(None, generated, existing, autojunk=False)
+    return matcher.quick_ratio() >= _NEAR_COPY_RATIO and matcher.ratio() >= _NEAR_COPY_RATIO
 
 
 class SuffixEcho:
@@ -22,8 +33,14 @@ class SuffixEcho:
         self.rest_of_line = lines[0].strip()
         self.following = [line.rstrip() for line in lines[1:] if line.strip()][:_COMPARED_LINES]
 
-    def repeats(self, line: str, width: int) -> bool:
-        """Whether a generated line (at indentation width `width`) repeats the suffix."""
+    def repeats(self, line: str, width: int, first_line: bool = False) -> bool:
+        """Whether a generated line (at indentation width `width`) repeats the suffix.
+
+        The first line of a suggestion only counts as a repeat of the very next line: code
+        legitimately repeats a statement found a few lines further down (`return 'No'`).
+        Later lines also stop on a near-copy of the next lines (the model rewriting what
+        already follows, e.g. `distance = ...` for `new_distance = ...`).
+        """
         stripped = line.strip()
         if not stripped or not self.following:
             return False
@@ -31,9 +48,12 @@ class SuffixEcho:
         if stripped == first.strip():
             # A lone `}` or `)` matches too easily; require the same column for those.
             return any(map(is_identifier_char, stripped)) or width == indent_width(first)
-        if len("".join(stripped.split())) < _MIN_DISTINCTIVE_CHARS:
+        if first_line or len("".join(stripped.split())) < _MIN_DISTINCTIVE_CHARS:
             return False
-        return any(stripped == candidate.strip() for candidate in self.following)
+        return any(
+            _similar(stripped, candidate.strip())
+            for candidate in self.following[:_NEAR_COPY_LINES]
+        )
 
     def starts_with(self, lines: list[str]) -> bool:
         """Whether the non-blank lines given are exactly the next suffix lines."""

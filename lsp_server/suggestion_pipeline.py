@@ -35,6 +35,19 @@ def plan_for(
     return dataclasses.replace(plan, max_lines=min(plan.max_lines, settings.max_lines))
 
 
+def model_suffix(plan: CompletionPlan) -> str:
+    """The suffix as the model should see it.
+
+    On a blank line the hole is the line itself: the suffix starts at the next line, the
+    shape FIM models were trained on for whole-line holes (an extra empty line in between
+    makes small models start a new top-level block instead).
+    """
+    blank_line = not plan.line_prefix.strip() and not plan.rest_of_line.strip()
+    if blank_line and plan.suffix.startswith("\n"):
+        return plan.suffix[1:]
+    return plan.suffix
+
+
 def suggest(
     engine: CompletionEngine,
     text: str,
@@ -52,7 +65,8 @@ def suggest(
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
     finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-    stream = engine.stream(FimRequest(plan.prefix, plan.suffix, max_tokens), cancel)
+    request = FimRequest(plan.prefix, model_suffix(plan), max_tokens)
+    stream = engine.stream(request, cancel)
     try:
         for piece in stream:
             if on_text is not None:

@@ -35,6 +35,7 @@ class GenerationStats:
     prefill_seconds: float = 0.0
     decode_seconds: float = 0.0
     stop_reason: str = ""
+    healed: bool = False
 
 
 @dataclass(frozen=True)

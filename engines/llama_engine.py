@@ -164,6 +164,7 @@ class LlamaEngine:
             if last and b"\n" not in last:
                 prefix_ids.pop()
                 required = last
+                self._stats.healed = True
         self._fit(prefix_ids, suffix_ids, request.max_tokens)
         prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id())
         self._stats.prompt_tokens = len(prompt)

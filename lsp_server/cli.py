@@ -15,6 +15,7 @@ from engines.llama_runtime import system_info
 from engines.model_files import DEFAULT_MODEL, ModelFileError, cache_dir
 from lsp_server import __version__
 from lsp_server.engine_loading import load_engine
+from lsp_server.log_privacy import private_handler
 from lsp_server.settings import Settings
 from lsp_server.suggestion_pipeline import plan_for, suggest
 
@@ -24,10 +25,11 @@ def _configure_logging(level: str, log_file: str | None) -> None:
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # pygls logs whole messages (source code included) at INFO and DEBUG.
-    for noisy in ("pygls", "fimble.llama"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.WARNING
+    logging.basicConfig(level=numeric, handlers=[private_handler(handler, numeric)], force=True)
+    logging.getLogger("fimble.llama").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _serve(args: argparse.Namespace) -> int:

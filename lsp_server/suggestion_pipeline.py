@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
 from engines.completion_engine import CompletionEngine, FimRequest
@@ -64,9 +64,23 @@ def suggest(
     max_tokens = settings.max_tokens
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
-    finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-    request = FimRequest(plan.prefix, model_suffix(plan), max_tokens)
-    stream = engine.stream(request, cancel)
+    suggestion = None
+    # Token healing first (the prompt's last token is re-chosen by the model); where that
+    # answer is unusable, plainly continuing the text is the second opinion.
+    for heal in (True, False):
+        request = FimRequest(plan.prefix, model_suffix(plan), max_tokens, heal_last_token=heal)
+        finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
+        suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+        if suggestion is not None or not engine.last_stats.healed:
+            break
+    return suggestion
+
+
+def _finish(
+    stream: Generator[str, None, None],
+    finisher: CompletionFinisher,
+    on_text: Callable[[str], None] | None,
+) -> Suggestion | None:
     try:
         for piece in stream:
             if on_text is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -106,3 +108,13 @@ def only_text(result: types.InlineCompletionList) -> str:
 
 
 pytestmark = pytest.mark.model
+
+
+async def send_raw_request(
+    client: LanguageClient, method: str, params: Any, msg_id: str
+) -> Any:
+    """Send JSON the client's own types would refuse to build (malformed params)."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    client.protocol._request_futures[msg_id] = future
+    client.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    return await asyncio.wrap_future(future)

@@ -78,16 +78,17 @@ async def test_no_source_text_in_the_log_by_default(tmp_path: Path) -> None:
     assert isinstance(client, LanguageClient)
     try:
         await client.initialize_session(types.InitializeParams(capabilities=editor_capabilities()))
-        secret = "def confidential_payroll_rule_x7(a, b):\n    return \n"
+        secret = "def confidential_payroll_rule_x7(a, b):\n    return zq_secret_token + \n"
         open_document(client, "file:///work/secret.py", secret)
-        await inline_at(client, "file:///work/secret.py", 1, len("    return "))
+        await inline_at(client, "file:///work/secret.py", 1, len("    return zq_secret_token + "))
         with pytest.raises(JsonRpcException):
             await inline_at(client, "file:///work/unknown.py", 0, 0)
         await client.shutdown_session()
     finally:
         await client.stop()
     text = log.read_text()
-    assert "confidential_payroll_rule_x7" not in text and "return" not in text
+    assert "confidential_payroll_rule_x7" not in text and "zq_secret_token" not in text
+    assert "JsonRpcInvalidParams" in text  # the log does record what happened
 
 
 async def test_shutdown_and_exit_are_clean() -> None:

@@ -11,7 +11,13 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+from tests.e2e.conftest import (
+    StartServer,
+    inline_at,
+    only_text,
+    open_document,
+    send_raw_request,
+)
 
 pytestmark = pytest.mark.model
 
@@ -43,9 +49,9 @@ async def test_line_past_the_end_is_an_error_and_column_is_clamped(client: Langu
 async def test_huge_and_binary_documents_get_empty_answers(client: LanguageClient) -> None:
     huge = "x = 1\n" * 400_000
     open_document(client, "file:///work/huge.py", huge)
-    assert (await inline_at(client, "file:///work/huge.py", 10, 0)).items == []
+    assert (await inline_at(client, "file:///work/huge.py", 10, 0)).items == ()
     open_document(client, "file:///work/blob.bin", "ELF\x00\x01\x02garbage\n", "plaintext")
-    assert (await inline_at(client, "file:///work/blob.bin", 0, 3)).items == []
+    assert (await inline_at(client, "file:///work/blob.bin", 0, 3)).items == ()
     await assert_still_serving(client)
 
 
@@ -70,10 +76,11 @@ async def test_malformed_params_get_an_error_with_their_id(
         "position": position,
         "context": {"triggerKind": 1},
     }
-    with pytest.raises(JsonRpcException, match="Invalid params"):
+    with pytest.raises(JsonRpcException, match="Invalid params") as raised:
         await asyncio.wait_for(
-            client.protocol.send_request_async("textDocument/inlineCompletion", params), 30
+            send_raw_request(client, "textDocument/inlineCompletion", params, "malformed-1"), 30
         )
+    assert raised.value.code == types.ErrorCodes.InvalidParams
     await assert_still_serving(client)
 
 
@@ -81,7 +88,7 @@ async def test_missing_model_is_reported_once(start_server: StartServer) -> None
     client = await start_server({"modelPath": "/nonexistent/model.gguf"})
     open_document(client, "file:///work/a.py", ADD)
     for _ in range(3):
-        assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == []
+        assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == ()
     errors = [m for m in client.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1
     assert "/nonexistent/model.gguf" in errors[0].message and "does not exist" in errors[0].message
@@ -107,7 +114,7 @@ async def test_corrupt_model_is_reported(
             bad.write_bytes(source.read(3_000_000))
     client = await start_server({"modelPath": str(bad)})
     open_document(client, "file:///work/a.py", ADD)
-    assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == []
+    assert (await inline_at(client, "file:///work/a.py", 1, len("    return "))).items == ()
     errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and str(bad) in errors[0]
     assert ("not a GGUF file" in errors[0]) == (damage == "not-gguf")
@@ -129,7 +136,7 @@ async def test_settings_change_disables_a_language(client: LanguageClient) -> No
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"fimble": {"disabledLanguages": ["python"]}})
     )
-    assert (await inline_at(client, uri, 1, len("    return "))).items == []
+    assert (await inline_at(client, uri, 1, len("    return "))).items == ()
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"fimble": {"disabledLanguages": []}})
     )
@@ -147,8 +154,10 @@ async def test_cancellation_mid_generation_answers_promptly(client: LanguageClie
             trigger_kind=types.InlineCompletionTriggerKind.Invoked
         ),
     )
-    request = client.protocol.send_request_async(
-        types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
+    request = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
+        )
     )
     await asyncio.sleep(1.0)
     assert not request.done()

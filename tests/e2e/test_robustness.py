@@ -166,8 +166,8 @@ async def test_cancellation_mid_generation_answers_promptly(client: LanguageClie
         await asyncio.wait_for(request, 5)
     # fimble/stats runs after the cancelled job: generation stopped between tokens.
     stats = await client.protocol.send_request_async("fimble/stats", {})
-    assert stats["stop_reason"] == "cancelled"
-    assert stats["generated_tokens"] < 96
+    assert stats.stop_reason == "cancelled"
+    assert stats.generated_tokens < 96
     await assert_still_serving(client, "file:///work/after-cancel.py")
 
 

@@ -34,6 +34,7 @@ class BlockScanner:
         max_lines: int,
         min_indent: int = 0,
         keeps_closing_line: bool = False,
+        outer_floor: int | None = None,
     ) -> None:
         self._line_prefix = line_prefix
         self._prefix_is_blank = not line_prefix.strip()
@@ -42,6 +43,7 @@ class BlockScanner:
         self._max_lines = max_lines
         self._min_indent = min_indent
         self._keeps_closing_line = keeps_closing_line
+        self._outer_floor = outer_floor
         self._base: int | None = None
         self._index = 0
         self._counted = 0
@@ -65,7 +67,10 @@ class BlockScanner:
             self.done = True
             return
         width = self._width(line)
-        floor = self._base if self._base is not None else self._min_indent
+        floor = self._min_indent if self._base is None else self._base
+        if self._base is not None and self._outer_floor is not None:
+            # A hole may close inner blocks, down to where the code after it continues.
+            floor = min(floor, self._outer_floor)
         if self._echo.repeats(line, width, first_line=self._base is None):
             self.done = True
             return

@@ -18,6 +18,7 @@ from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_
 from context.suffix_echo import SuffixEcho
 from context.suggestion_cleanup import (
     cut_at_existing_closer,
+    drop_dangling_opener,
     fix_first_line,
     superseded_chars,
     tidy_lines,
@@ -47,15 +48,14 @@ class CompletionFinisher:
         self._echo = SuffixEcho(plan.suffix)
         line_start = document_text.rfind("\n", 0, offset) + 1
         self._expected_indent = expected_indent(document_text, line_start, plan.language_id)
-        self._braces = plan.language_id != PLAINTEXT and not is_indentation_scoped(
-            plan.language_id
-        )
+        self._braces = plan.language_id != PLAINTEXT and not is_indentation_scoped(plan.language_id)
         self._blocks = BlockScanner(
             plan.line_prefix,
             self._expected_indent,
             self._echo,
             plan.max_lines,
             keeps_closing_line=self._braces,
+            outer_floor=self._outer_floor(),
         )
         self._pending = ""
         self._line_text = ""
@@ -63,6 +63,27 @@ class CompletionFinisher:
         self._done = False
         self._result: Suggestion | None = None
         self._finished = False
+
+    def _outer_floor(self) -> int | None:
+        """The shallowest indentation a block suggestion may reach.
+
+        Where code follows the cursor, the suggestion may end inner blocks down to that
+        code's indentation; at the end of a definition, down to the definition's body.
+        """
+        if self._plan.mode is not CompletionMode.BLOCK or self._plan.line_prefix.strip():
+            return None
+        if self._echo.following:
+            return indent_width(self._echo.following[0])
+        lines = self._document[: self._offset].split("\n")[:-1]
+        body: int | None = None
+        for line in reversed(lines):
+            if not line.strip():
+                continue
+            width = indent_width(line)
+            if width == 0:
+                return body
+            body = width
+        return None
 
     def feed(self, piece: str) -> bool:
         """Append generated text; True once no more text is needed."""
@@ -135,6 +156,9 @@ class CompletionFinisher:
     def _build(self) -> Suggestion | None:
         text = tidy_lines(self._raw_text(), prefix_is_blank=not self._plan.line_prefix.strip())
         if not text.strip() or self._repeats_suffix(text):
+            return None
+        text = drop_dangling_opener(text, self._plan.language_id)
+        if not text.strip():
             return None
         keep_spaces = self._plan.mode is CompletionMode.SHORT
         text = fix_first_line(text, self._plan.line_prefix, self._expected_indent, keep_spaces)

@@ -51,7 +51,7 @@ class SuffixEcho:
         if first_line or len("".join(stripped.split())) < _MIN_DISTINCTIVE_CHARS:
             return False
         return any(
-            _similar(stripped, candidate.strip())
+            indent_width(candidate) == width and _similar(stripped, candidate.strip())
             for candidate in self.following[:_NEAR_COPY_LINES]
         )
 

@@ -9,7 +9,12 @@ document looking as if a careful person had typed it.
 from __future__ import annotations
 
 from context.block_scanner import fit_first_line
-from context.languages import OPEN_TO_CLOSE, QUOTE_CHARS, is_closers_only
+from context.languages import (
+    OPEN_TO_CLOSE,
+    QUOTE_CHARS,
+    ends_with_block_opener,
+    is_closers_only,
+)
 
 
 def tidy_lines(text: str, prefix_is_blank: bool) -> str:
@@ -58,6 +63,18 @@ def superseded_chars(text: str, line_prefix: str, rest_of_line: str) -> int:
     if replaced_score < kept_score or (ends_with_rest and replaced_score == kept_score):
         return len(rest_of_line)
     return 0
+
+
+def drop_dangling_opener(text: str, language_id: str) -> str:
+    """Drop last lines of a multi-line suggestion that open a block they never fill.
+
+    `return "YES"` followed by a bare `else:` would adopt the code after the cursor as its
+    body: code that was not written for it.
+    """
+    lines = text.split("\n")
+    while len(lines) > 1 and ends_with_block_opener(lines[-1].rstrip(), language_id):
+        lines.pop()
+    return "\n".join(lines)
 
 
 def cut_at_existing_closer(text: str, rest_of_line: str) -> str:

@@ -22,6 +22,9 @@ class FimRequest:
     suffix: str
     max_tokens: int = 128
     heal_last_token: bool = True
+    # Stop at a line break once the model gives ending the middle there at least this
+    # probability (0 disables): small models rarely make the end token their top choice.
+    end_probability_at_line_break: float = 0.0
 
 
 @dataclass

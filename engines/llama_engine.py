@@ -79,6 +79,10 @@ class LlamaEngine:
         self._cached: list[int] = []
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
         self._stats = GenerationStats()
+        self._end_ids = sorted(
+            self._template.stop_ids
+            | {t for t in range(self._model.n_vocab) if self._model.is_end_of_generation(t)}
+        )
         self._description = EngineDescription(
             model_path=str(config.model_path),
             fim_template=self._template.name,
@@ -174,21 +178,31 @@ class LlamaEngine:
         self._stats.prefill_seconds = decoding - started
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         try:
-            yield from self._generate(request.max_tokens, required, decoder, cancel)
+            yield from self._generate(request, required, decoder, cancel)
         finally:
             self._stats.decode_seconds = time.perf_counter() - decoding
 
+    def _end_probability(self, logits: npt.NDArray[np.float32]) -> float:
+        shifted = np.exp(logits - logits.max())
+        ends = list(self._end_ids)
+        return float(shifted[ends].sum() / shifted.sum())
+
     def _generate(
         self,
-        max_tokens: int,
+        request: FimRequest,
         required: bytes,
         decoder: codecs.IncrementalDecoder,
         cancel: threading.Event,
     ) -> Iterator[str]:
         stop_ids = self._template.stop_ids
         self._stats.stop_reason = "max_tokens"
-        for _ in range(max_tokens):
+        at_line_break = False
+        for _ in range(request.max_tokens):
             logits = self._context.last_logits()
+            threshold = request.end_probability_at_line_break
+            if at_line_break and threshold > 0 and self._end_probability(logits) >= threshold:
+                self._stats.stop_reason = "likely_end"
+                break
             if required:
                 token = int(np.argmax(np.where(self._allowed(required), logits, -np.inf)))
             else:
@@ -201,6 +215,7 @@ class LlamaEngine:
                 piece = piece[len(required) :]
                 required = b""
             text = decoder.decode(piece)
+            at_line_break = text.endswith("\n")
             self._stats.generated_tokens += 1
             self._stats.stop_reason = "consumer"
             if text:

@@ -9,6 +9,7 @@ inference worker thread and knows nothing of LSP.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Generator
 
@@ -17,6 +18,7 @@ from engines.completion_engine import CompletionEngine, FimRequest
 from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
+END_PROBABILITY = float(os.environ.get("FIMBLE_END_PROBABILITY", "0.25"))
 
 
 def plan_for(
@@ -65,10 +67,17 @@ def suggest(
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
     suggestion = None
+    multi_line = plan.mode is CompletionMode.BLOCK or not plan.rest_of_line.strip()
     # Token healing first (the prompt's last token is re-chosen by the model); where that
     # answer is unusable, plainly continuing the text is the second opinion.
     for heal in (True, False):
-        request = FimRequest(plan.prefix, model_suffix(plan), max_tokens, heal_last_token=heal)
+        request = FimRequest(
+            plan.prefix,
+            model_suffix(plan),
+            max_tokens,
+            heal_last_token=heal,
+            end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
+        )
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
         if suggestion is not None or not engine.last_stats.healed:

@@ -299,3 +299,39 @@ def test_a_plain_line_end_is_still_one_line() -> None:
     done, result = _feed_all("x = compute(1‸\ny = 2\n", "python", [", 2)\n", "z = 3\n"])
     assert done[0] is True
     assert result == Suggestion(", 2)", 0)
+
+
+def test_a_block_opener_left_without_its_body_is_dropped() -> None:
+    from context.suggestion_cleanup import drop_dangling_opener
+
+    assert (
+        drop_dangling_opener('        return "YES"\n    else:', "python") == '        return "YES"'
+    )
+    assert drop_dangling_opener("if x:", "python") == "if x:"  # a one-line answer stays
+    assert drop_dangling_opener("a = 1\nif (a) {", "javascript") == "a = 1"
+
+
+def test_a_block_may_close_inner_blocks_down_to_the_code_that_follows() -> None:
+    source = "def count(xs):\n    total = 0\n    for x in xs:\n        if x:\n‸\n    return total\n"
+    offset = source.index(CURSOR)
+    text = source.replace(CURSOR, "")
+    plan = plan_completion(text, offset, "python", words, 500, 500)
+    assert plan is not None and plan.mode is CompletionMode.BLOCK
+    target = CompletionFinisher(plan, text, offset)
+    pieces = ["            total += 1\n", "        print(x)\n", "    return total\n", "x\n"]
+    done = [target.feed(piece) for piece in pieces[:3]]
+    assert done == [False, False, True]
+    assert target.finish() == Suggestion("            total += 1\n        print(x)", 0)
+
+
+def test_at_the_end_of_a_definition_a_block_may_reach_its_body() -> None:
+    source = "def count(xs):\n    total = 0\n    for x in xs:\n        if x:\n‸\n\n\nprint(1)\n"
+    offset = source.index(CURSOR)
+    text = source.replace(CURSOR, "")
+    plan = plan_completion(text, offset, "python", words, 500, 500)
+    assert plan is not None
+    target = CompletionFinisher(plan, text, offset)
+    for piece in ["            total += 1\n", "    return total\n", "print(2)\n"]:
+        if target.feed(piece):
+            break
+    assert target.finish() == Suggestion("            total += 1\n    return total", 0)

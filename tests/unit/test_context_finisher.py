@@ -268,36 +268,25 @@ def test_line_suggestion_stops_at_the_bracket_the_document_already_closes() -> N
     assert cut_at_existing_closer("x + 1", "") == "x + 1"
 
 
-def _feed_all(source: str, language: str, pieces: list[str]) -> tuple[list[bool], object]:
-    offset = source.index(CURSOR)
-    text = source.replace(CURSOR, "")
-    plan = plan_completion(text, offset, language, words, 500, 500)
-    assert plan is not None and plan.mode is CompletionMode.LINE
-    target = CompletionFinisher(plan, text, offset)
-    return [target.feed(piece) for piece in pieces], target.finish()
-
-
 def test_a_line_that_opens_a_block_goes_on_with_its_body() -> None:
     source = "def f(ops):\n    for op in o‸\n    return 1\n"
-    done, result = _feed_all(
-        source, "python", ["ps:\n", "        x = op\n", "        y = 2\n", "    return 1\n"]
-    )
+    pieces = ["ps:\n", "        x = op\n", "        y = 2\n", "    return 1\n"]
+    done, result = stream(source, "python", pieces)
     assert done == [False, False, False, True]
     assert result == Suggestion("ps:\n        x = op\n        y = 2", 0)
 
 
 def test_brace_block_body_keeps_its_closing_line() -> None:
     source = "function f(xs) {\n  if (xs.length > 0‸\n  return 1;\n}\n"
-    done, result = _feed_all(
-        source, "javascript", [") {\n", "    console.log(xs);\n", "  }\n", "  return 1;\n"]
-    )
-    assert done == [False, False, True, True]
+    pieces = [") {\n", "    console.log(xs);\n", "  }\n", "  return 1;\n"]
+    done, result = stream(source, "javascript", pieces)
+    assert done == [False, False, True]
     assert result == Suggestion(") {\n    console.log(xs);\n  }", 0)
 
 
 def test_a_plain_line_end_is_still_one_line() -> None:
-    done, result = _feed_all("x = compute(1‸\ny = 2\n", "python", [", 2)\n", "z = 3\n"])
-    assert done[0] is True
+    done, result = stream("x = compute(1‸\ny = 2\n", "python", [", 2)\n", "z = 3\n"])
+    assert done == [True]
     assert result == Suggestion(", 2)", 0)
 
 
@@ -313,25 +302,15 @@ def test_a_block_opener_left_without_its_body_is_dropped() -> None:
 
 def test_a_block_may_close_inner_blocks_down_to_the_code_that_follows() -> None:
     source = "def count(xs):\n    total = 0\n    for x in xs:\n        if x:\n‸\n    return total\n"
-    offset = source.index(CURSOR)
-    text = source.replace(CURSOR, "")
-    plan = plan_completion(text, offset, "python", words, 500, 500)
-    assert plan is not None and plan.mode is CompletionMode.BLOCK
-    target = CompletionFinisher(plan, text, offset)
     pieces = ["            total += 1\n", "        print(x)\n", "    return total\n", "x\n"]
-    done = [target.feed(piece) for piece in pieces[:3]]
+    done, result = stream(source, "python", pieces)
     assert done == [False, False, True]
-    assert target.finish() == Suggestion("            total += 1\n        print(x)", 0)
+    assert result == Suggestion("            total += 1\n        print(x)", 0)
 
 
 def test_at_the_end_of_a_definition_a_block_may_reach_its_body() -> None:
     source = "def count(xs):\n    total = 0\n    for x in xs:\n        if x:\n‸\n\n\nprint(1)\n"
-    offset = source.index(CURSOR)
-    text = source.replace(CURSOR, "")
-    plan = plan_completion(text, offset, "python", words, 500, 500)
-    assert plan is not None
-    target = CompletionFinisher(plan, text, offset)
-    for piece in ["            total += 1\n", "    return total\n", "print(2)\n"]:
-        if target.feed(piece):
-            break
-    assert target.finish() == Suggestion("            total += 1\n    return total", 0)
+    pieces = ["            total += 1\n", "    return total\n", "print(2)\n"]
+    done, result = stream(source, "python", pieces)
+    assert done == [False, False, True]
+    assert result == Suggestion("            total += 1\n    return total", 0)

@@ -9,7 +9,6 @@ inference worker thread and knows nothing of LSP.
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from collections.abc import Callable, Generator
 
@@ -18,7 +17,9 @@ from engines.completion_engine import CompletionEngine, FimRequest
 from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
-END_PROBABILITY = float(os.environ.get("FIMBLE_END_PROBABILITY", "0.25"))
+# Measured on HumanEval (every 10th single-line, every 50th multi-line task): 0.25 stops
+# early without costing a task; 0.1 cut 8 of 117 multi-line tasks short.
+END_PROBABILITY = 0.25
 
 
 def plan_for(

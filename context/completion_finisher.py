@@ -157,7 +157,9 @@ class CompletionFinisher:
         text = tidy_lines(self._raw_text(), prefix_is_blank=not self._plan.line_prefix.strip())
         if not text.strip() or self._repeats_suffix(text):
             return None
-        text = drop_dangling_opener(text, self._plan.language_id)
+        following = self._echo.following
+        next_indent = indent_width(following[0]) if following else None
+        text = drop_dangling_opener(text, self._plan.language_id, next_indent)
         if not text.strip():
             return None
         keep_spaces = self._plan.mode is CompletionMode.SHORT

@@ -9,6 +9,7 @@ document looking as if a careful person had typed it.
 from __future__ import annotations
 
 from context.block_scanner import fit_first_line
+from context.indentation import indent_width
 from context.languages import (
     OPEN_TO_CLOSE,
     QUOTE_CHARS,
@@ -65,14 +66,17 @@ def superseded_chars(text: str, line_prefix: str, rest_of_line: str) -> int:
     return 0
 
 
-def drop_dangling_opener(text: str, language_id: str) -> str:
+def drop_dangling_opener(text: str, language_id: str, next_indent: int | None) -> str:
     """Drop last lines of a multi-line suggestion that open a block they never fill.
 
     `return "YES"` followed by a bare `else:` would adopt the code after the cursor as its
-    body: code that was not written for it.
+    body: code that was not written for it. An opener stays when the code after the cursor
+    (at `next_indent`) is indented deeper than it: that code is its body.
     """
     lines = text.split("\n")
     while len(lines) > 1 and ends_with_block_opener(lines[-1].rstrip(), language_id):
+        if next_indent is not None and next_indent > indent_width(lines[-1]):
+            break
         lines.pop()
     return "\n".join(lines)
 

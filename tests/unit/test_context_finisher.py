@@ -293,11 +293,11 @@ def test_a_plain_line_end_is_still_one_line() -> None:
 def test_a_block_opener_left_without_its_body_is_dropped() -> None:
     from context.suggestion_cleanup import drop_dangling_opener
 
-    assert (
-        drop_dangling_opener('        return "YES"\n    else:', "python") == '        return "YES"'
-    )
-    assert drop_dangling_opener("if x:", "python") == "if x:"  # a one-line answer stays
-    assert drop_dangling_opener("a = 1\nif (a) {", "javascript") == "a = 1"
+    dangling = '        return "YES"\n    else:'
+    assert drop_dangling_opener(dangling, "python", 4) == '        return "YES"'
+    assert drop_dangling_opener(dangling, "python", 8) == dangling  # what follows is its body
+    assert drop_dangling_opener("if x:", "python", None) == "if x:"  # a one-line answer stays
+    assert drop_dangling_opener("a = 1\nif (a) {", "javascript", None) == "a = 1"
 
 
 def test_a_block_may_close_inner_blocks_down_to_the_code_that_follows() -> None:

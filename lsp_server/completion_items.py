@@ -47,8 +47,13 @@ def popup_completion_list(
     line_prefix: str,
     rest_of_line: str,
     units: Callable[[str], int],
+    show_documentation: bool = True,
 ) -> types.CompletionList:
-    """One item that inserts the whole suggestion and keeps matching as the user types it."""
+    """One item that inserts the whole suggestion and keeps matching as the user types it.
+
+    The documentation (the whole suggestion, for multi-line previews) is plain text, sent
+    only to clients that declared they render plain text.
+    """
     word = word_before(line_prefix)
     replaced = _replaced_range(cursor, suggestion, rest_of_line, units)
     start = types.Position(cursor.line, cursor.character - units(word))
@@ -60,7 +65,9 @@ def popup_completion_list(
         detail="fimble",
         documentation=types.MarkupContent(
             kind=types.MarkupKind.PlainText, value=word + suggestion.text
-        ),
+        )
+        if show_documentation
+        else None,
         filter_text=word + first_line,
         sort_text="0",
         preselect=True,

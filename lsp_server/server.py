@@ -136,6 +136,13 @@ class FimbleServer(LanguageServer):
                 del self._latest[uri]
         return (cursor, result) if result is not None else None
 
+    def renders_plain_documentation(self) -> bool:
+        text_document = self.client_capabilities.text_document
+        completion = text_document.completion if text_document else None
+        item = completion.completion_item if completion else None
+        formats = item.documentation_format if item else None
+        return bool(formats and types.MarkupKind.PlainText in formats)
+
     def units(self, text: str) -> int:
         return int(self.workspace.position_codec.client_num_units(text))
 
@@ -204,7 +211,12 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
             return types.CompletionList(is_incomplete=True, items=[])
         cursor, suggestion = found
         return popup_completion_list(
-            cursor.position, suggestion, cursor.line_prefix, cursor.rest_of_line, ls.units
+            cursor.position,
+            suggestion,
+            cursor.line_prefix,
+            cursor.rest_of_line,
+            ls.units,
+            show_documentation=ls.renders_plain_documentation(),
         )
 
     @server.feature(STATS_REQUEST)

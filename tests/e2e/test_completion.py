@@ -69,6 +69,7 @@ async def test_completion_fallback_item(client: LanguageClient) -> None:
     assert edit.new_text.startswith("x") and "y" in edit.new_text
     assert item.filter_text is not None and item.filter_text.startswith("x")
     assert item.label == edit.new_text[1:].split("\n")[0].strip()
+    assert item.documentation is None  # this client declared no documentation format
 
 
 async def test_closing_bracket_is_superseded(client: LanguageClient) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 from context import language_for_path
 from engines.fim_templates import FimTemplateError
@@ -18,6 +19,12 @@ from lsp_server.engine_loading import load_engine
 from lsp_server.log_privacy import private_handler
 from lsp_server.settings import Settings
 from lsp_server.suggestion_pipeline import plan_for, suggest
+
+
+def _say(*parts: object, file: TextIO | None = None) -> None:
+    """Write a line for a person (never used by `serve`, whose stdout is the protocol)."""
+    stream = file or sys.stdout
+    stream.write(" ".join(str(part) for part in parts) + "\n")
 
 
 def _configure_logging(level: str, log_file: str | None) -> None:
@@ -70,21 +77,21 @@ def _complete(args: argparse.Namespace) -> int:
         text = path.read_text(encoding="utf-8")
         offset = offset_of(text, line, column)
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        print(f"fimble: {error}", file=sys.stderr)
+        _say(f"fimble: {error}", file=sys.stderr)
         return 2
     settings = Settings(model_path=args.model or "", max_tokens=args.max_tokens)
     try:
         engine = load_engine(settings)
     except (ModelFileError, FimTemplateError) as error:
-        print(f"fimble: {error}", file=sys.stderr)
+        _say(f"fimble: {error}", file=sys.stderr)
         return 1
     language = args.language or language_for_path(str(path))
     plan = plan_for(engine, text, offset, language, settings)
     if plan is None:
-        print("fimble: nothing sensible to complete at this position", file=sys.stderr)
+        _say("fimble: nothing sensible to complete at this position", file=sys.stderr)
         return 0
     if args.verbose:
-        print(f"fimble: {plan.mode.value} completion, {language}", file=sys.stderr)
+        _say(f"fimble: {plan.mode.value} completion, {language}", file=sys.stderr)
     streamed: list[str] = []
 
     def show(piece: str) -> None:
@@ -103,11 +110,11 @@ def _complete(args: argparse.Namespace) -> int:
         if not raw.endswith("\n"):
             sys.stdout.write("\n")
         if raw.rstrip() != final:
-            print("fimble: after post-processing the suggestion is:", file=sys.stderr)
+            _say("fimble: after post-processing the suggestion is:", file=sys.stderr)
             sys.stdout.write(final + "\n")
     if args.verbose:
         stats = engine.last_stats
-        print(
+        _say(
             f"fimble: {stats.prompt_tokens} prompt tokens, {stats.generated_tokens} generated, "
             f"{time.perf_counter() - started:.2f} s",
             file=sys.stderr,
@@ -117,27 +124,27 @@ def _complete(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    print(f"fimble {__version__}")
-    print(f"model cache: {cache_dir()}")
+    _say(f"fimble {__version__}")
+    _say(f"model cache: {cache_dir()}")
     source = args.model or f"embedded default ({DEFAULT_MODEL.name}, {DEFAULT_MODEL.licence})"
-    print(f"model: {source}")
+    _say(f"model: {source}")
     started = time.perf_counter()
     try:
         engine = load_engine(Settings(model_path=args.model or ""))
     except (ModelFileError, FimTemplateError) as error:
-        print(f"PROBLEM: {error}")
+        _say(f"PROBLEM: {error}")
         return 1
     description = engine.description
-    print(f"model file: {description.model_path}")
-    print(f"loads: yes, in {time.perf_counter() - started:.2f} s")
-    print(f"FIM format: {description.fim_template}")
+    _say(f"model file: {description.model_path}")
+    _say(f"loads: yes, in {time.perf_counter() - started:.2f} s")
+    _say(f"FIM format: {description.fim_template}")
     for key, value in description.details.items():
-        print(f"{key.replace('_', ' ')}: {value}")
+        _say(f"{key.replace('_', ' ')}: {value}")
     size = Path(description.model_path).stat().st_size
-    print(f"memory needed: about {size / 2**20:,.0f} MiB of weights (memory-mapped) + KV cache")
-    print(f"llama.cpp: {system_info()}")
+    _say(f"memory needed: about {size / 2**20:,.0f} MiB of weights (memory-mapped) + KV cache")
+    _say(f"llama.cpp: {system_info()}")
     engine.close()
-    print("OK: fimble is ready")
+    _say("OK: fimble is ready")
     return 0
 
 

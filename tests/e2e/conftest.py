@@ -110,9 +110,7 @@ def only_text(result: types.InlineCompletionList) -> str:
 pytestmark = pytest.mark.model
 
 
-async def send_raw_request(
-    client: LanguageClient, method: str, params: Any, msg_id: str
-) -> Any:
+async def send_raw_request(client: LanguageClient, method: str, params: Any, msg_id: str) -> Any:
     """Send JSON the client's own types would refuse to build (malformed params)."""
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     client.protocol._request_futures[msg_id] = future

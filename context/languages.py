@@ -73,21 +73,22 @@ _OTHER_LINE_COMMENTS: dict[str, str] = {
     "vim": '"',
 }
 
+# LSP language id -> (module, factory function) of the grammar wheel.
+GRAMMAR_MODULES: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "javascriptreact": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+}
+
 # Languages with a grammar: their block openers are known exactly, no keyword guessing.
-_GRAMMAR_LANGUAGES = frozenset(
-    {
-        "python",
-        "javascript",
-        "javascriptreact",
-        "typescript",
-        "typescriptreact",
-        "go",
-        "rust",
-        "java",
-        "c",
-        "cpp",
-    }
-)
+_GRAMMAR_LANGUAGES = frozenset(GRAMMAR_MODULES)
 
 _BRACE_OPENERS = ("{", "(", "[", "=>")
 _PYTHON_OPENERS = (":", "{", "(", "[")

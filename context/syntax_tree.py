@@ -16,21 +16,10 @@ from typing import cast
 
 from tree_sitter import Language, Node, Parser, Tree
 
+from context.languages import GRAMMAR_MODULES
+
 _LOG = logging.getLogger(__name__)
 
-# LSP language id -> (module, factory function) of the grammar wheel.
-GRAMMAR_MODULES: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "javascriptreact": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "typescriptreact": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-}
 
 
 @functools.cache

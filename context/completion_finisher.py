@@ -182,7 +182,7 @@ class CompletionFinisher:
             if not self._continuation.done:
                 self._continuation.add(self._pending)
                 self._pending = ""
-            body = [line for line in self._continuation.kept]
+            body = list(self._continuation.kept)
             while body and not body[-1].strip():
                 body.pop()
             return "\n".join([self._line_text, *body])

@@ -79,9 +79,12 @@ class LlamaEngine:
         self._cached: list[int] = []
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
         self._stats = GenerationStats()
-        self._end_ids = sorted(
-            self._template.stop_ids
-            | {t for t in range(self._model.n_vocab) if self._model.is_end_of_generation(t)}
+        self._end_ids = np.array(
+            sorted(
+                self._template.stop_ids
+                | {t for t in range(self._model.n_vocab) if self._model.is_end_of_generation(t)}
+            ),
+            dtype=np.intp,
         )
         self._description = EngineDescription(
             model_path=str(config.model_path),
@@ -184,8 +187,7 @@ class LlamaEngine:
 
     def _end_probability(self, logits: npt.NDArray[np.float32]) -> float:
         shifted = np.exp(logits - logits.max())
-        ends = list(self._end_ids)
-        return float(shifted[ends].sum() / shifted.sum())
+        return float(shifted[self._end_ids].sum() / shifted.sum())
 
     def _generate(
         self,

@@ -106,7 +106,7 @@ class FimbleServer(LanguageServer):
             return None
         line_text, position = clamp_position(document, position)
         offset = document.offset_at_position(position)
-        column = offset - sum(len(line) for line in document.lines[: position.line])
+        column = offset - (text.rfind("\n", 0, offset) + 1)
         return Cursor(
             text,
             offset,

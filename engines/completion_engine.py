@@ -15,6 +15,14 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class ContextSnippet:
+    """Code from another file shown to the model ahead of the current file."""
+
+    path: str  # relative to the workspace folder, "/"-separated
+    text: str
+
+
+@dataclass(frozen=True)
 class FimRequest:
     """Text before and after the hole, and how much may be generated."""
 
@@ -25,6 +33,10 @@ class FimRequest:
     # Stop at a line break once the model gives ending the middle there at least this
     # probability (0 disables): small models rarely make the end token their top choice.
     end_probability_at_line_break: float = 0.0
+    # Where the hole is (relative path) and code from other files, most stable first: the
+    # prompt lays these out ahead of the prefix so its start survives keystrokes.
+    file_path: str = ""
+    snippets: tuple[ContextSnippet, ...] = ()
 
 
 @dataclass

@@ -37,6 +37,8 @@ class FimRequest:
     # prompt lays these out ahead of the prefix so its start survives keystrokes.
     file_path: str = ""
     snippets: tuple[ContextSnippet, ...] = ()
+    # Which document the prompt belongs to: each keeps its own sequence in the KV cache.
+    document: str = ""
 
 
 @dataclass
@@ -45,6 +47,7 @@ class GenerationStats:
 
     prompt_tokens: int = 0
     reused_tokens: int = 0
+    moved_tokens: int = 0  # of the reused ones, those shifted to new positions
     evaluated_tokens: int = 0
     generated_tokens: int = 0
     prefill_seconds: float = 0.0

@@ -12,7 +12,7 @@ import codecs
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,23 +28,17 @@ from engines.completion_engine import (
 from engines.fim_templates import ResolvedFimTemplate, resolve_fim_template
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
+from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 
 @dataclass(frozen=True)
 class LlamaEngineConfig:
     model_path: Path
-    n_ctx: int = 4096
+    n_ctx: int = 8192
     n_threads: int = 2
+    n_threads_batch: int = 2
     fim_template: str | None = None
-    prefill_chunk: int = 64
-
-
-def _common_prefix_length(left: list[int], right: list[int]) -> int:
-    limit = min(len(left), len(right))
-    index = 0
-    while index < limit and left[index] == right[index]:
-        index += 1
-    return index
+    cache: PromptCacheConfig = field(default_factory=PromptCacheConfig)
 
 
 class LlamaEngine:
@@ -65,18 +59,19 @@ class LlamaEngine:
             self._model,
             ContextConfig(
                 n_ctx=config.n_ctx,
-                n_batch=max(config.prefill_chunk, 64),
+                n_batch=config.cache.chunk,
                 n_threads=config.n_threads,
-                n_threads_batch=config.n_threads,
+                n_threads_batch=config.n_threads_batch,
+                n_seq_max=PromptCache.sequences_needed(config.cache),
             ),
         )
+        self._cache = PromptCache(self._context, config.cache)
         self._template: ResolvedFimTemplate = resolve_fim_template(
             self._model.special_token,
             self._model.declared_fim_ids(),
             self._model.end_of_generation_ids(),
             config.fim_template,
         )
-        self._cached: list[int] = []
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
         self._stats = GenerationStats()
         self._end_ids = np.array(
@@ -92,7 +87,9 @@ class LlamaEngine:
             details={
                 **self._model.describe(),
                 "context_tokens": str(self._context.n_ctx),
-                "threads": str(config.n_threads),
+                "threads": f"{config.n_threads} decode, {config.n_threads_batch} prefill",
+                "kv_shift": "yes" if self._context.can_shift else "no (prefix reuse only)",
+                "cached_documents": str(config.cache.documents),
             },
         )
 
@@ -137,30 +134,6 @@ class LlamaEngine:
             self._allowed_by_prefix[required] = allowed
         return allowed
 
-    def _prefill(self, prompt: list[int], cancel: threading.Event) -> None:
-        reused = _common_prefix_length(self._cached, prompt)
-        if reused == len(prompt):
-            reused -= 1
-        self._context.remove_from(reused)
-        del self._cached[reused:]
-        self._stats.reused_tokens = reused
-        self._stats.evaluated_tokens = len(prompt) - reused
-        chunk = self._config.prefill_chunk
-        position = reused
-        while position < len(prompt):
-            if cancel.is_set():
-                self._stats.stop_reason = "cancelled"
-                raise CompletionCancelled()
-            tokens = prompt[position : position + chunk]
-            is_last = position + len(tokens) == len(prompt)
-            try:
-                self._context.decode(tokens, position, want_logits=is_last)
-            except RuntimeError:
-                self._context.remove_from(position)
-                raise
-            self._cached.extend(tokens)
-            position += len(tokens)
-
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
         prefix_ids = self._model.tokenize(request.prefix)
@@ -176,7 +149,14 @@ class LlamaEngine:
         prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id())
         self._stats.prompt_tokens = len(prompt)
         started = time.perf_counter()
-        self._prefill(prompt, cancel)
+        try:
+            plan = self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
+        except CompletionCancelled:
+            self._stats.stop_reason = "cancelled"
+            raise
+        self._stats.reused_tokens = plan.reused
+        self._stats.moved_tokens = plan.reused - plan.keep
+        self._stats.evaluated_tokens = plan.evaluated
         decoding = time.perf_counter()
         self._stats.prefill_seconds = decoding - started
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -226,8 +206,7 @@ class LlamaEngine:
             if cancel.is_set():
                 self._stats.stop_reason = "cancelled"
                 raise CompletionCancelled()
-            self._context.decode([token], len(self._cached), want_logits=True)
-            self._cached.append(token)
+            self._cache.append(request.document, token)
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,10 +175,19 @@ class ContextConfig:
     n_batch: int = 256
     n_threads: int = 2
     n_threads_batch: int = 2
+    n_seq_max: int = 1
+
+
+class DecodeAborted(Exception):
+    """The abort callback stopped `llama_decode`; the batch's KV entries are gone."""
 
 
 class LlamaContext:
-    """One llama.cpp context (KV cache) over a model, driven one sequence at a time."""
+    """One llama.cpp context: a KV cache shared by up to `n_seq_max` sequences.
+
+    The cache is unified (every sequence may use all `n_ctx` cells), so a sequence per
+    recently used file costs only the cells its tokens occupy.
+    """
 
     def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
         params = llama_cpp.llama_context_default_params()
@@ -187,7 +196,8 @@ class LlamaContext:
         params.n_ubatch = config.n_batch
         params.n_threads = config.n_threads
         params.n_threads_batch = config.n_threads_batch
-        params.n_seq_max = 1
+        params.n_seq_max = config.n_seq_max
+        params.kv_unified = True
         self._ptr = llama_cpp.llama_init_from_model(model.ptr, params)
         if not self._ptr:
             raise ModelLoadError("llama.cpp could not create a context (out of memory?)")
@@ -195,7 +205,16 @@ class LlamaContext:
         self.config = config
         self.n_ctx = int(llama_cpp.llama_n_ctx(self._ptr))
         self._memory = llama_cpp.llama_get_memory(self._ptr)
+        self.can_shift = bool(llama_cpp.llama_memory_can_shift(self._memory))
         self._batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
+        self._abort_check: Callable[[], bool] | None = None
+        # Kept referenced: llama.cpp calls it for as long as the context lives.
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
+        llama_cpp.llama_set_abort_callback(self._ptr, self._abort_callback, None)
+
+    def _should_abort(self, _user_data: ctypes.c_void_p) -> bool:
+        check = self._abort_check
+        return bool(check is not None and check())
 
     def close(self) -> None:
         if self._ptr:
@@ -203,15 +222,42 @@ class LlamaContext:
             llama_cpp.llama_free(self._ptr)
             self._ptr = None
 
-    def remove_from(self, position: int) -> None:
-        """Drop the KV entries of sequence 0 from `position` on."""
-        llama_cpp.llama_memory_seq_rm(self._memory, 0, position, -1)
+    def remove(self, seq: int, start: int = -1, end: int = -1) -> None:
+        """Drop `seq` from the cells at positions [start, end) (-1: open ended)."""
+        llama_cpp.llama_memory_seq_rm(self._memory, seq, start, end)
+
+    def remove_from(self, position: int, seq: int = 0) -> None:
+        """Drop the KV entries of `seq` from `position` on."""
+        self.remove(seq, position, -1)
+
+    def shift(self, seq: int, start: int, end: int, delta: int) -> None:
+        """Move the cells of `seq` at [start, end) by `delta` positions (RoPE re-applied)."""
+        llama_cpp.llama_memory_seq_add(self._memory, seq, start, end, delta)
+
+    def copy(self, source: int, target: int, start: int, end: int) -> None:
+        """Make the cells of `source` at [start, end) belong to `target` too (no data copied)."""
+        llama_cpp.llama_memory_seq_cp(self._memory, source, target, start, end)
+
+    def last_position(self, seq: int) -> int:
+        return int(llama_cpp.llama_memory_seq_pos_max(self._memory, seq))
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self._memory, True)
 
-    def decode(self, tokens: Sequence[int], start: int, *, want_logits: bool) -> None:
-        """Evaluate at most n_batch `tokens` at positions start.. (logits for the last one)."""
+    def decode(
+        self,
+        tokens: Sequence[int],
+        start: int,
+        *,
+        want_logits: bool,
+        seq: int = 0,
+        abort: Callable[[], bool] | None = None,
+    ) -> None:
+        """Evaluate at most n_batch `tokens` of `seq` at positions start.. (logits for the last).
+
+        `abort` is polled by llama.cpp during the computation; when it says yes the call
+        raises `DecodeAborted` and the whole batch is missing from the cache.
+        """
         if len(tokens) > self.config.n_batch:
             raise ValueError("decode() takes at most one batch of tokens")
         batch = self._batch
@@ -220,14 +266,30 @@ class LlamaContext:
             batch.token[index] = token
             batch.pos[index] = start + index
             batch.n_seq_id[index] = 1
-            batch.seq_id[index][0] = 0
+            batch.seq_id[index][0] = seq
             batch.logits[index] = 0
         if want_logits:
             batch.logits[len(tokens) - 1] = 1
-        status = llama_cpp.llama_decode(self._ptr, batch)
+        self._abort_check = abort
+        try:
+            status = llama_cpp.llama_decode(self._ptr, batch)
+        finally:
+            self._abort_check = None
+        if status == 2:
+            raise DecodeAborted()
         if status != 0:
             raise RuntimeError(f"llama_decode failed with status {status}")
 
     def last_logits(self) -> npt.NDArray[np.float32]:
         pointer = llama_cpp.llama_get_logits_ith(self._ptr, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.model.n_vocab,))
+
+    def timings(self) -> tuple[float, int, float, int]:
+        """llama.cpp's own totals: prompt ms, prompt tokens, generation ms, generated tokens."""
+        data = llama_cpp.llama_perf_context(self._ptr)
+        return (
+            float(data.t_p_eval_ms),
+            int(data.n_p_eval),
+            float(data.t_eval_ms),
+            int(data.n_eval),
+        )

@@ -42,7 +42,8 @@ def _configure_logging(level: str, log_file: str | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from lsp_server.server import create_server
 
-    _configure_logging(args.log_level, args.log_file)
+    level = args.log_level or ("INFO" if args.log_file else "WARNING")
+    _configure_logging(level, args.log_file)
     server = create_server()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
@@ -155,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the language server (stdio)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
     serve.add_argument("--log-file", help="write the log here instead of stderr")
-    serve.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument(
+        "--log-level",
+        help="DEBUG, INFO, WARNING, ERROR (default: INFO with --log-file, which records each "
+        "request's figures; WARNING on stderr). Source text is logged only at DEBUG.",
+    )
     serve.set_defaults(run=_serve)
     complete = commands.add_parser("complete", help="complete one position, e.g. app.py:12:5")
     complete.add_argument("location", metavar="FILE:LINE:COL")

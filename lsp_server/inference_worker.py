@@ -28,6 +28,8 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.fim_template,
         settings.context_size,
         settings.effective_threads(),
+        settings.cached_documents,
+        settings.prompt_cache,
     )
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -20,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from context import Suggestion
-from engines.completion_engine import CompletionCancelled, CompletionEngine
+from engines.completion_engine import CompletionCancelled, CompletionEngine, GenerationStats
 from engines.fim_templates import FimTemplateError
 from engines.model_files import ModelFileError
 from lsp_server import __version__
@@ -28,7 +29,9 @@ from lsp_server.completion_items import inline_completion_list, popup_completion
 from lsp_server.engine_loading import load_engine
 from lsp_server.inference_worker import EngineFactory, InferenceWorker, engine_key
 from lsp_server.protocol import FimbleProtocol
+from lsp_server.request_log import CANCELLED, MODEL, RESULT_CACHE, TYPING_THROUGH, RequestLog
 from lsp_server.settings import Settings, parse_settings
+from lsp_server.suggestion_memory import SuggestionMemory
 from lsp_server.suggestion_pipeline import suggest
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,8 @@ class FimbleServer(LanguageServer):
         self.worker = InferenceWorker(engine_factory)
         self._reported: set[str] = set()
         self._latest: dict[str, threading.Event] = {}
+        self.memory = SuggestionMemory()
+        self.requests = RequestLog()
 
     def report_server_error(self, error: Exception, source: object) -> None:
         logger.error("internal error: %s", type(error).__name__)
@@ -116,24 +121,44 @@ class FimbleServer(LanguageServer):
             language_id,
         )
 
+    def remembered(self, uri: str, cursor: Cursor) -> tuple[str, Suggestion | None] | None:
+        """(source, answer) where no model call is needed, else None."""
+        if not self.settings.prompt_cache:
+            return None
+        answer = self.memory.typed_through(uri, cursor.text, cursor.offset)
+        if answer is not None:
+            return TYPING_THROUGH, answer
+        found, answer = self.memory.recall(uri, cursor.text, cursor.offset)
+        return (RESULT_CACHE, answer) if found else None
+
     async def suggestion(
         self, uri: str, position: types.Position
     ) -> tuple[Cursor, Suggestion] | None:
+        started = time.perf_counter()
         cursor = self.cursor(uri, position)
         if cursor is None:
             return None
+        remembered = self.remembered(uri, cursor)
+        if remembered is not None:
+            self.supersede(uri)
+            source, result = remembered
+            self.requests.record(source, _ms_since(started), None)
+            return (cursor, result) if result is not None else None
         engine = await self.loaded_engine()
         if engine is None:
             return None
-        job = partial(_suggest_job, cursor=cursor, settings=self.settings)
+        job = partial(_suggest_job, uri=uri, cursor=cursor, settings=self.settings)
         cancel = self.supersede(uri)
         try:
-            result = await self.worker.run(job, engine, cancel)
+            result, stats = await self.worker.run(job, engine, cancel)
         except CompletionCancelled:
+            self.requests.record(CANCELLED, _ms_since(started), None)
             return None
         finally:
             if self._latest.get(uri) is cancel:
                 del self._latest[uri]
+        self.memory.remember(uri, cursor.text, cursor.offset, result)
+        self.requests.record(MODEL, _ms_since(started), stats)
         return (cursor, result) if result is not None else None
 
     def renders_plain_documentation(self) -> bool:
@@ -148,15 +173,33 @@ class FimbleServer(LanguageServer):
 
 
 def _suggest_job(
-    engine: CompletionEngine, cancel: threading.Event, *, cursor: Cursor, settings: Settings
-) -> Suggestion | None:
+    engine: CompletionEngine,
+    cancel: threading.Event,
+    *,
+    uri: str,
+    cursor: Cursor,
+    settings: Settings,
+) -> tuple[Suggestion | None, GenerationStats]:
     if cancel.is_set():
         raise CompletionCancelled()
-    return suggest(engine, cursor.text, cursor.offset, cursor.language_id, settings, cancel)
+    result = suggest(
+        engine,
+        cursor.text,
+        cursor.offset,
+        cursor.language_id,
+        settings,
+        cancel,
+        document=uri,
+    )
+    return result, dataclasses.replace(engine.last_stats)
 
 
-def _stats_job(engine: CompletionEngine, cancel: threading.Event) -> dict[str, object]:
-    return dataclasses.asdict(engine.last_stats)
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _nothing(engine: CompletionEngine, cancel: threading.Event) -> None:
+    """A job that only waits for the worker's queue to drain."""
 
 
 def clamp_position(document: TextDocument, position: types.Position) -> tuple[str, types.Position]:
@@ -221,11 +264,11 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
 
     @server.feature(STATS_REQUEST)
     async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
-        """The last generation's figures, once the work queued before this request is done."""
+        """The recorded figures, once the work queued before this request is done."""
         engine = await ls.loaded_engine()
-        if engine is None:
-            return {}
-        return await ls.worker.run(_stats_job, engine, threading.Event())
+        if engine is not None:
+            await ls.worker.run(_nothing, engine, threading.Event())
+        return ls.requests.summary()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FimbleServer, params: None) -> None:

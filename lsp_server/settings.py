@@ -10,6 +10,7 @@ problems are reported in one message.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -53,7 +54,24 @@ class Settings:
         default=16, metadata=_describe("Most lines in a multi-line (block) suggestion.")
     )
     context_size: int = field(
-        default=4096, metadata=_describe("llama.cpp context length in tokens (n_ctx).")
+        default=8192,
+        metadata=_describe(
+            "llama.cpp context length in tokens (n_ctx), shared by the cached documents: "
+            "the KV cache's memory bound (about 12 KiB per token for the default model)."
+        ),
+    )
+    cached_documents: int = field(
+        default=4,
+        metadata=_describe(
+            "Documents whose prompts stay in the KV cache (least recently used evicted)."
+        ),
+    )
+    prompt_cache: bool = field(
+        default=True,
+        metadata=_describe(
+            "Reuse work across requests: KV cache reuse and shifting, answers from the "
+            "last suggestion while typing through it. Off only to measure the difference."
+        ),
     )
     threads: int = field(
         default=0,
@@ -71,7 +89,8 @@ class Settings:
     )
 
     def effective_threads(self) -> int:
-        return self.threads if self.threads > 0 else max(1, os.cpu_count() or 1)
+        """Threads for decoding one token at a time: one per core this process may use."""
+        return self.threads if self.threads > 0 else max(1, len(os.sched_getaffinity(0)))
 
 
 def camel_case(name: str) -> str:
@@ -85,6 +104,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "suffix_tokens": (0, 32768),
     "max_lines": (1, 200),
     "context_size": (256, 131072),
+    "cached_documents": (1, 64),
     "threads": (0, 512),
     "max_file_bytes": (1024, 1 << 31),
 }
@@ -92,7 +112,11 @@ _LIMITS: dict[str, tuple[int, int]] = {
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
     """The value as the field's type, or raise ValueError saying why not."""
-    if isinstance(default, bool) or default is None:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {type(value).__name__}")
+        return value
+    if default is None:
         raise ValueError("unsupported field")
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -145,7 +169,6 @@ def settings_table() -> str:
     """The README's settings table, generated from the schema."""
     rows = ["| setting | default | description |", "|---|---|---|"]
     for spec in fields(Settings):
-        default = spec.default
-        shown = "[]" if default == () else repr(default) if isinstance(default, str) else default
+        shown = json.dumps(list(spec.default) if spec.default == () else spec.default)
         rows.append(f"| `{camel_case(spec.name)}` | `{shown}` | {spec.metadata['description']} |")
     return "\n".join(rows)

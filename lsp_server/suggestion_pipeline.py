@@ -59,6 +59,7 @@ def suggest(
     settings: Settings,
     cancel: threading.Event,
     on_text: Callable[[str], None] | None = None,
+    document: str = "",
 ) -> Suggestion | None:
     """The suggestion at `offset`, or None where nothing sensible fits."""
     plan = plan_for(engine, text, offset, language_id, settings)
@@ -78,6 +79,7 @@ def suggest(
             max_tokens,
             heal_last_token=heal,
             end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
+            document=document,
         )
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)

@@ -1,0 +1,73 @@
+"""What each answered request cost, for the log, editor plugins, benchmarks and tests.
+
+Every answer is recorded with where it came from (the model, typing through the last
+suggestion, or the result cache), its latency and the engine's figures (tokens reused,
+moved, evaluated, generated; prefill and decode time). Figures only: never source text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter, deque
+from dataclasses import dataclass
+
+from engines.completion_engine import GenerationStats
+
+logger = logging.getLogger("fimble.requests")
+
+MODEL = "model"
+TYPING_THROUGH = "typing_through"
+RESULT_CACHE = "result_cache"
+CANCELLED = "cancelled"  # superseded by a newer request, or $/cancelRequest
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    source: str
+    latency_ms: float
+    stats: GenerationStats
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "latency_ms": self.latency_ms,
+            **dataclasses.asdict(self.stats),
+        }
+
+
+class RequestLog:
+    """The most recent records and running totals per source."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self._recent: deque[RequestRecord] = deque(maxlen=keep)
+        self._totals: Counter[str] = Counter()
+
+    def record(self, source: str, latency_ms: float, stats: GenerationStats | None) -> None:
+        entry = RequestRecord(source, round(latency_ms, 2), stats or GenerationStats())
+        self._recent.append(entry)
+        self._totals[source] += 1
+        figures = entry.stats
+        logger.info(
+            "answered from %s in %.0f ms: prompt %d tokens, reused %d (moved %d), "
+            "evaluated %d, generated %d, prefill %.0f ms, decode %.0f ms, stop %s",
+            source,
+            latency_ms,
+            figures.prompt_tokens,
+            figures.reused_tokens,
+            figures.moved_tokens,
+            figures.evaluated_tokens,
+            figures.generated_tokens,
+            figures.prefill_seconds * 1000,
+            figures.decode_seconds * 1000,
+            figures.stop_reason or "-",
+        )
+
+    def summary(self) -> dict[str, object]:
+        """The last record's figures at the top level, then the recent ones and totals."""
+        last = self._recent[-1].as_dict() if self._recent else {}
+        return {
+            **last,
+            "recent": [entry.as_dict() for entry in self._recent],
+            "totals": dict(self._totals),
+        }

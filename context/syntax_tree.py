@@ -21,7 +21,6 @@ from context.languages import GRAMMAR_MODULES
 _LOG = logging.getLogger(__name__)
 
 
-
 @functools.cache
 def load_language(language_id: str) -> Language | None:
     """Return the grammar for an LSP language id, or None if unavailable."""

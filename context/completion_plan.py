@@ -35,6 +35,9 @@ from context.syntax_tree import SyntaxTree, parse_document
 BLOCK_MAX_LINES = 16
 _PLAIN_BLOCK_ENDERS = frozenset({"end", "fi", "done", "esac", "endif", "endfor", "endwhile"})
 
+# The prefix window starts on a multiple of this many lines (see `prefix_window`).
+PREFIX_ANCHOR_LINES = 32
+
 
 class CompletionMode(enum.Enum):
     LINE = "line"
@@ -90,7 +93,7 @@ def plan_completion(
     limit = _suffix_limit(text, offset, line, tree, language_id)
     return CompletionPlan(
         language_id=language_id,
-        prefix=prefix_window(text, offset, count_tokens, prefix_tokens),
+        prefix=prefix_window(text, offset, count_tokens, prefix_tokens, PREFIX_ANCHOR_LINES),
         suffix=suffix_window(text, offset, limit, count_tokens, suffix_tokens),
         mode=mode,
         line_prefix=line.line_prefix,

@@ -81,13 +81,39 @@ def _line_ends_downward(text: str, offset: int, limit: int) -> Iterator[int]:
         yield position
 
 
-def prefix_window(text: str, offset: int, count_tokens: Callable[[str], int], budget: int) -> str:
-    """Whole lines above the cursor plus the cursor line's left part, trimmed from the top."""
+def prefix_window(
+    text: str,
+    offset: int,
+    count_tokens: Callable[[str], int],
+    budget: int,
+    anchor_lines: int = 1,
+) -> str:
+    """Whole lines above the cursor plus the cursor line's left part, trimmed from the top.
+
+    Where the window cannot start at the top of the file, it starts at a line whose number
+    is a multiple of `anchor_lines`: as the user types, its start moves in jumps of that
+    many lines instead of one line at a time, so the prompt's start (and the KV cache
+    holding it) stays the same across keystrokes.
+    """
     line_start = text.rfind("\n", 0, offset) + 1
     boundaries = _LazyBoundaries(_line_starts_upward(text, line_start))
     index = _largest_fitting(boundaries, lambda start: count_tokens(text[start:offset]) <= budget)
-    start = boundaries.get(index)
-    return text[(line_start if start is None else start) : offset]
+    found = boundaries.get(index)
+    start = line_start if found is None else found
+    if start > 0 and anchor_lines > 1:
+        start = _snap_down(text, start, line_start, anchor_lines)
+    return text[start:offset]
+
+
+def _snap_down(text: str, start: int, limit: int, anchor_lines: int) -> int:
+    """The first line start at or after `start` (not past `limit`) on an anchor line."""
+    line_number = text.count("\n", 0, start)
+    for _ in range(-line_number % anchor_lines):
+        newline = text.find("\n", start, limit)
+        if newline < 0:
+            break
+        start = newline + 1
+    return start
 
 
 def suffix_window(

@@ -154,3 +154,18 @@ def test_plaintext_suffix_ends_before_next_unindented_line() -> None:
 def test_plaintext_suffix_keeps_at_least_one_line_and_closing_brace() -> None:
     assert plan_suffix("a\n‸\nb\nc\n", "plaintext") == "\nb\n"
     assert plan_suffix("proc x {\n    ‸\n}\nproc y {\n}\n", "tcl") == "\n}\n"
+
+
+def test_anchored_prefix_start_stays_put_while_typing() -> None:
+    from context.prompt_window import prefix_window
+
+    text = "".join(f"value_{n} = compute({n}, {n * 3})\n" for n in range(400))
+    starts = set()
+    for typed in range(1, 40):
+        edited = text + "result = comp"[: typed % 13] + "x" * typed
+        window = prefix_window(edited, len(edited), len, 3000, anchor_lines=32)
+        start = len(edited) - len(window)
+        assert edited.count("\n", 0, start) % 32 == 0
+        assert len(window) <= 3000
+        starts.add(start)
+    assert len(starts) <= 2

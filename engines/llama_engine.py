@@ -26,6 +26,7 @@ from engines.completion_engine import (
     GenerationStats,
 )
 from engines.fim_templates import ResolvedFimTemplate, resolve_fim_template
+from engines.line_tokens import LineTokenizer
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
 from engines.prompt_cache import PromptCache, PromptCacheConfig
@@ -66,6 +67,7 @@ class LlamaEngine:
             ),
         )
         self._cache = PromptCache(self._context, config.cache)
+        self._tokenize = LineTokenizer(self._model.tokenize)
         self._template: ResolvedFimTemplate = resolve_fim_template(
             self._model.special_token,
             self._model.declared_fim_ids(),
@@ -106,7 +108,7 @@ class LlamaEngine:
         self._model.close()
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenize(text))
+        return len(self._tokenize(text))
 
     def _fit(self, prefix_ids: list[int], suffix_ids: list[int], max_tokens: int) -> None:
         room = self._context.n_ctx - max_tokens - 4
@@ -136,8 +138,8 @@ class LlamaEngine:
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
-        prefix_ids = self._model.tokenize(request.prefix)
-        suffix_ids = self._model.tokenize(request.suffix)
+        prefix_ids = self._tokenize(request.prefix)
+        suffix_ids = self._tokenize(request.suffix)
         required = b""
         if request.heal_last_token and prefix_ids:
             last = self._model.piece(prefix_ids[-1])

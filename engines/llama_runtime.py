@@ -178,6 +178,9 @@ class ContextConfig:
     n_seq_max: int = 1
 
 
+_NO_ABORT = ctypes.cast(None, llama_cpp.ggml_abort_callback)
+
+
 class DecodeAborted(Exception):
     """The abort callback stopped `llama_decode`; the batch's KV entries are gone."""
 
@@ -208,9 +211,8 @@ class LlamaContext:
         self.can_shift = bool(llama_cpp.llama_memory_can_shift(self._memory))
         self._batch = llama_cpp.llama_batch_init(config.n_batch, 0, 1)
         self._abort_check: Callable[[], bool] | None = None
-        # Kept referenced: llama.cpp calls it for as long as the context lives.
+        # Kept referenced while installed: llama.cpp calls it from its compute threads.
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
-        llama_cpp.llama_set_abort_callback(self._ptr, self._abort_callback, None)
 
     def _should_abort(self, _user_data: ctypes.c_void_p) -> bool:
         check = self._abort_check
@@ -270,11 +272,17 @@ class LlamaContext:
             batch.logits[index] = 0
         if want_logits:
             batch.logits[len(tokens) - 1] = 1
-        self._abort_check = abort
+        # Installed only for decodes that may be aborted: every graph node polls it, and
+        # each poll takes the GIL.
+        if abort is not None:
+            self._abort_check = abort
+            llama_cpp.llama_set_abort_callback(self._ptr, self._abort_callback, None)
         try:
             status = llama_cpp.llama_decode(self._ptr, batch)
         finally:
-            self._abort_check = None
+            if abort is not None:
+                llama_cpp.llama_set_abort_callback(self._ptr, _NO_ABORT, None)
+                self._abort_check = None
         if status == 2:
             raise DecodeAborted()
         if status != 0:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 
@@ -42,11 +44,15 @@ class RequestLog:
     def __init__(self, keep: int = 200) -> None:
         self._recent: deque[RequestRecord] = deque(maxlen=keep)
         self._totals: Counter[str] = Counter()
+        self._lock = threading.Lock()  # cancelled requests are recorded on the worker thread
 
-    def record(self, source: str, latency_ms: float, stats: GenerationStats | None) -> None:
+    def record(self, source: str, stats: GenerationStats | None, *, started: float) -> None:
+        """Record an answer to a request that arrived at `started` (perf_counter)."""
+        latency_ms = (time.perf_counter() - started) * 1000
         entry = RequestRecord(source, round(latency_ms, 2), stats or GenerationStats())
-        self._recent.append(entry)
-        self._totals[source] += 1
+        with self._lock:
+            self._recent.append(entry)
+            self._totals[source] += 1
         figures = entry.stats
         logger.info(
             "answered from %s in %.0f ms: prompt %d tokens, reused %d (moved %d), "
@@ -65,9 +71,7 @@ class RequestLog:
 
     def summary(self) -> dict[str, object]:
         """The last record's figures at the top level, then the recent ones and totals."""
-        last = self._recent[-1].as_dict() if self._recent else {}
-        return {
-            **last,
-            "recent": [entry.as_dict() for entry in self._recent],
-            "totals": dict(self._totals),
-        }
+        with self._lock:
+            recent = [entry.as_dict() for entry in self._recent]
+            totals = dict(self._totals)
+        return {**(recent[-1] if recent else {}), "recent": recent, "totals": totals}

@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -142,23 +143,28 @@ class FimbleServer(LanguageServer):
         if remembered is not None:
             self.supersede(uri)
             source, result = remembered
-            self.requests.record(source, _ms_since(started), None)
+            self.requests.record(source, None, started=started)
             return (cursor, result) if result is not None else None
         engine = await self.loaded_engine()
         if engine is None:
             return None
-        job = partial(_suggest_job, uri=uri, cursor=cursor, settings=self.settings)
+        job = partial(
+            _suggest_job,
+            uri=uri,
+            cursor=cursor,
+            settings=self.settings,
+            on_cancel=partial(self.requests.record, CANCELLED, started=started),
+        )
         cancel = self.supersede(uri)
         try:
             result, stats = await self.worker.run(job, engine, cancel)
         except CompletionCancelled:
-            self.requests.record(CANCELLED, _ms_since(started), None)
             return None
         finally:
             if self._latest.get(uri) is cancel:
                 del self._latest[uri]
         self.memory.remember(uri, cursor.text, cursor.offset, result)
-        self.requests.record(MODEL, _ms_since(started), stats)
+        self.requests.record(MODEL, stats, started=started)
         return (cursor, result) if result is not None else None
 
     def renders_plain_documentation(self) -> bool:
@@ -179,23 +185,26 @@ def _suggest_job(
     uri: str,
     cursor: Cursor,
     settings: Settings,
+    on_cancel: Callable[[GenerationStats | None], None],
 ) -> tuple[Suggestion | None, GenerationStats]:
+    """On the worker thread: the suggestion and what it cost (recorded here if cancelled)."""
     if cancel.is_set():
+        on_cancel(None)
         raise CompletionCancelled()
-    result = suggest(
-        engine,
-        cursor.text,
-        cursor.offset,
-        cursor.language_id,
-        settings,
-        cancel,
-        document=uri,
-    )
+    try:
+        result = suggest(
+            engine,
+            cursor.text,
+            cursor.offset,
+            cursor.language_id,
+            settings,
+            cancel,
+            document=uri,
+        )
+    except CompletionCancelled:
+        on_cancel(dataclasses.replace(engine.last_stats))
+        raise
     return result, dataclasses.replace(engine.last_stats)
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
 
 
 def _nothing(engine: CompletionEngine, cancel: threading.Event) -> None:

@@ -1,0 +1,352 @@
+"""Typing replay: what a keystroke costs with fimble's caches, without them, and at the floor.
+
+Real lines of real files (modules of packages installed from PyPI, not written for fimble)
+are typed character by character into `fimble serve` over stdio: a `didChange` for every
+keystroke and an inline completion request at every word boundary, as an editor sends
+them. Each answer is awaited before typing goes on, so every pass answers the same
+requests, and the server's own records (`fimble/stats`) say where each answer came from
+and what it cost.
+
+Passes, in one run:
+- fimble: everything on (KV cache reuse and shifting, typing-through, result memory);
+- caches off: `promptCache: false`, every request evaluates its whole prompt;
+- the floor: per fimble request, the tokens it had to evaluate times the prefill time per
+  token plus the tokens generated times the decode time per token, both rates measured
+  around llama.cpp's decode calls in the caches-off server (answers from memory: 0).
+
+Usage: python bench/replay.py [--lines-per-file 12] [--off-every 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import re
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SERVER_COMMAND = (sys.executable, "-m", "lsp_server.cli", "serve")
+SOURCE_MODULES = (
+    "cachetools",
+    "pygls.server",
+    "platformdirs.unix",
+    "tiktoken.core",
+    "pytest_lsp.client",
+)
+WORD_BOUNDARY = re.compile(r"[\s(.,=\[:]")
+TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Keystroke:
+    """The document after one typed character; `ask` when a request follows it."""
+
+    uri: str
+    line: int
+    column: int  # UTF-16 units, after the typed character
+    character: str
+    ask: bool
+    rest_of_line: str
+
+
+@dataclass
+class Answer:
+    uri: str
+    latency_s: float
+    source: str
+    evaluated: int
+    reused: int
+    generated: int
+    prefill_s: float
+    decode_s: float
+    exact: bool
+
+
+@dataclass
+class Pass:
+    name: str
+    answers: list[Answer] = field(default_factory=list)
+    rss_mb: float = 0.0
+
+
+def source_files() -> list[tuple[str, str]]:
+    files = []
+    for name in SOURCE_MODULES:
+        module = importlib.import_module(name)
+        path = Path(str(module.__file__))
+        files.append((path.as_uri(), path.read_text()))
+    return files
+
+
+def target_lines(text: str, count: int) -> list[int]:
+    """Lines worth typing, spread over the file: code of some length, not comments."""
+    lines = text.split("\n")
+    candidates = [
+        number
+        for number, line in enumerate(lines)
+        if 24 <= len(line.strip()) <= 90
+        and not line.strip().startswith(("#", '"', "'"))
+        and number > 20
+    ]
+    if not candidates:
+        return []
+    step = max(1, len(candidates) // count)
+    return candidates[::step][:count]
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def script(uri: str, text: str, line_number: int) -> tuple[str, list[Keystroke]]:
+    """The document with `line_number` blanked to its indentation, and the keys to retype it."""
+    lines = text.split("\n")
+    line = lines[line_number]
+    indent = line[: len(line) - len(line.lstrip())]
+    lines[line_number] = indent
+    keys = []
+    for index in range(len(indent), len(line)):
+        typed = line[: index + 1]
+        ask = bool(WORD_BOUNDARY.fullmatch(line[index])) and index + 1 < len(line.rstrip())
+        keys.append(
+            Keystroke(uri, line_number, utf16(typed), line[index], ask, line[index + 1 :].rstrip())
+        )
+    return "\n".join(lines), keys
+
+
+class Session:
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.client = LanguageClient("fimble-replay", "1")
+        self.options = options
+        self.versions: dict[str, int] = {}
+
+    async def start(self) -> None:
+        await self.client.start_io(*SERVER_COMMAND, "--log-level", "ERROR", cwd=str(PROJECT_ROOT))
+        await asyncio.wait_for(
+            self.client.initialize_async(
+                types.InitializeParams(
+                    capabilities=types.ClientCapabilities(
+                        text_document=types.TextDocumentClientCapabilities(
+                            inline_completion=types.InlineCompletionClientCapabilities()
+                        )
+                    ),
+                    initialization_options=self.options,
+                )
+            ),
+            TIMEOUT_S,
+        )
+        self.client.initialized(types.InitializedParams())
+
+    def open(self, uri: str, text: str) -> None:
+        self.versions[uri] = self.versions.get(uri, 0) + 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, "python", self.versions[uri], text)
+            )
+        )
+
+    def close(self, uri: str) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+
+    def type(self, key: Keystroke) -> None:
+        self.versions[key.uri] += 1
+        before = types.Position(key.line, key.column - utf16(key.character))
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=self.versions[key.uri], uri=key.uri),
+                [
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(before, before), text=key.character
+                    )
+                ],
+            )
+        )
+
+    async def ask(self, key: Keystroke) -> Answer:
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+            text_document=types.TextDocumentIdentifier(key.uri),
+            position=types.Position(key.line, key.column),
+        )
+        started = time.perf_counter()
+        result = await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(params), TIMEOUT_S
+        )
+        latency = time.perf_counter() - started
+        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+        text = items[0].insert_text if items else ""
+        first_line = str(text).split("\n")[0].rstrip()
+        stats = await self.client.protocol.send_request_async("fimble/stats", {})
+        return Answer(
+            key.uri,
+            latency,
+            stats.source,
+            stats.evaluated_tokens,
+            stats.reused_tokens,
+            stats.generated_tokens,
+            stats.prefill_seconds,
+            stats.decode_seconds,
+            bool(first_line) and first_line == key.rest_of_line,
+        )
+
+    def rss_mb(self) -> float:
+        server = self.client._server
+        if server is None:
+            return 0.0
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        kilobytes = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        return kilobytes / 1024
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.shutdown_async(None), 30)
+            self.client.exit(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
+
+
+async def run_pass(name: str, options: dict[str, Any], work: list[tuple[str, str, int]]) -> Pass:
+    session = Session(options)
+    await session.start()
+    result = Pass(name)
+    try:
+        warm_uri, warm_text, warm_line = work[0]
+        session.open(warm_uri, warm_text)
+        document, keys = script(warm_uri, warm_text, warm_line)
+        session.close(warm_uri)
+        session.open(warm_uri, document)
+        await session.ask(keys[0])  # waits for the model to load; not counted
+        session.close(warm_uri)
+        for uri, text, line in work:
+            document, keys = script(uri, text, line)
+            session.open(uri, document)
+            for key in keys:
+                session.type(key)
+                if key.ask:
+                    result.answers.append(await session.ask(key))
+            session.close(uri)
+        result.rss_mb = session.rss_mb()
+    finally:
+        await session.stop()
+    print(f"  {name}: {len(result.answers)} requests", file=sys.stderr)
+    return result
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def floor_seconds(answer: Answer, prefill_per_token: float, decode_per_token: float) -> float:
+    if answer.source != "model":
+        return 0.0
+    return answer.evaluated * prefill_per_token + answer.generated * decode_per_token
+
+
+def summary_row(name: str, latencies: list[float], answers: list[Answer]) -> str:
+    evaluated = [float(a.evaluated) if a.source == "model" else 0.0 for a in answers]
+    through = sum(a.source == "typing_through" for a in answers) / max(1, len(answers))
+    exact = sum(a.exact for a in answers) / max(1, len(answers))
+    return (
+        f"| {name} | {len(latencies)} | {statistics.median(latencies) * 1000:.0f} | "
+        f"{percentile(latencies, 0.95) * 1000:.0f} | {statistics.median(evaluated):.0f} | "
+        f"{through:.1%} | {exact:.1%} |"
+    )
+
+
+def ratio(top: list[float], bottom: list[float]) -> float:
+    return statistics.median(top) / max(1e-9, statistics.median(bottom))
+
+
+def report(fimble: Pass, off: Pass, common: list[int]) -> str:
+    model_off = [a for a in off.answers if a.evaluated > 0]
+    evaluated_off = max(1, sum(a.evaluated for a in model_off))
+    prefill_rate = sum(a.prefill_s for a in model_off) / evaluated_off
+    generated = [a for a in off.answers if a.generated > 0]
+    decode_rate = sum(a.decode_s for a in generated) / max(1, sum(a.generated for a in generated))
+    shared_fimble = [fimble.answers[i] for i in common]
+    shared_off = off.answers
+    floors = [floor_seconds(a, prefill_rate, decode_rate) for a in shared_fimble]
+    fimble_latency = [a.latency_s for a in shared_fimble]
+    off_latency = [a.latency_s for a in shared_off]
+    model_floors = [f for f, a in zip(floors, shared_fimble, strict=True) if a.source == "model"]
+    model_floor = statistics.median(model_floors or [0.0])
+    every = [a.latency_s for a in fimble.answers]
+    files = len({a.uri for a in fimble.answers})
+    lines = [
+        f"prefill {1 / prefill_rate:.0f} tokens/s, decode {1 / decode_rate:.1f} tokens/s "
+        "(measured in the caches-off server)",
+        "",
+        "| pass | requests | p50 ms | p95 ms | evaluated tokens p50 | typing-through | "
+        "exact rest of line |",
+        "|---|---|---|---|---|---|---|",
+        summary_row("fimble", fimble_latency, shared_fimble),
+        summary_row("caches off", off_latency, shared_off),
+        summary_row("floor", floors, shared_fimble),
+        "",
+        f"fimble p50 / floor p50: {ratio(fimble_latency, floors):.2f}x "
+        f"(floor p50 over model answers only: {model_floor * 1000:.0f} ms)",
+        f"caches off p50 / fimble p50: {ratio(off_latency, fimble_latency):.1f}x",
+        "",
+        f"all fimble requests ({len(fimble.answers)} over {files} files): "
+        f"p50 {statistics.median(every) * 1000:.0f} ms, "
+        f"p95 {percentile(every, 0.95) * 1000:.0f} ms, "
+        f"resident set of `fimble serve` at the end {fimble.rss_mb:.0f} MB",
+    ]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines-per-file", type=int, default=12)
+    parser.add_argument(
+        "--off-every", type=int, default=2, help="the caches-off pass types every Nth line"
+    )
+    parser.add_argument("--json", help="write every answer here")
+    args = parser.parse_args()
+    work = [
+        (uri, text, line)
+        for uri, text in source_files()
+        for line in target_lines(text, args.lines_per_file)
+    ]
+    off_work = work[:: args.off_every]
+    print(f"typing {len(work)} lines of {len(SOURCE_MODULES)} files", file=sys.stderr)
+    fimble = await run_pass("fimble", {}, work)
+    off = await run_pass("caches off", {"promptCache": False}, off_work)
+    # The caches-off pass's requests are those of fimble's on every Nth line.
+    per_line: list[list[int]] = []
+    index = 0
+    for uri, text, line in work:
+        count = sum(key.ask for key in script(uri, text, line)[1])
+        per_line.append(list(range(index, index + count)))
+        index += count
+    common = [i for lines in per_line[:: args.off_every] for i in lines]
+    print(report(fimble, off, common))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "fimble": [asdict(a) for a in fimble.answers],
+                    "off": [asdict(a) for a in off.answers],
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,158 @@
+"""A keystroke costs only what changed: the server's own records, with the real model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.e2e.conftest import StartServer, inline_at, open_document
+
+SOURCE = Path(__file__).resolve().parents[2] / "engines" / "kv_reuse.py"
+
+
+def type_at(
+    client: LanguageClient, uri: str, version: int, line: int, column: int, text: str
+) -> None:
+    at = types.Position(line, column)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(at, at), text=text)],
+        )
+    )
+
+
+def delete_before(client: LanguageClient, uri: str, version: int, line: int, column: int) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        types.Position(line, column - 1), types.Position(line, column)
+                    ),
+                    text="",
+                )
+            ],
+        )
+    )
+
+
+async def stats(client: LanguageClient) -> Any:
+    return await client.protocol.send_request_async("fimble/stats", {})
+
+
+def blank_line_of(text: str, needle: str) -> tuple[str, int, str]:
+    """The text with the line containing `needle` emptied to its indentation."""
+    lines = text.split("\n")
+    number = next(n for n, line in enumerate(lines) if needle in line)
+    indent = lines[number][: len(lines[number]) - len(lines[number].lstrip())]
+    lines[number] = indent
+    return "\n".join(lines), number, indent
+
+
+async def test_a_keystroke_evaluates_a_handful_of_tokens(client: LanguageClient) -> None:
+    text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
+    uri = "file:///work/kv_reuse.py"
+    open_document(client, uri, text)
+    first = await inline_at(client, uri, line, len(indent))
+    before = await stats(client)
+    assert before.source == "model" and before.prompt_tokens > 300
+    suggested = first.items[0].insert_text if first.items else ""
+    typed = next(c for c in "#qz" if not str(suggested).startswith(c))
+    type_at(client, uri, 2, line, len(indent), typed)
+    await inline_at(client, uri, line, len(indent) + 1)
+    after = await stats(client)
+    assert after.source == "model"
+    assert after.evaluated_tokens <= 16, after
+    assert after.reused_tokens >= after.prompt_tokens - 16
+    assert after.moved_tokens > 100  # the suffix was shifted into place, not evaluated
+
+
+async def test_typing_through_answers_without_the_model(client: LanguageClient) -> None:
+    uri = "file:///work/through.py"
+    open_document(client, uri, "def add(first, second):\n    return \n")
+    suggestion = str((await inline_at(client, uri, 1, 11)).items[0].insert_text)
+    assert "first" in suggestion and len(suggestion) > 3
+    type_at(client, uri, 2, 1, 11, suggestion[:2])
+    result = await inline_at(client, uri, 1, 13)
+    record = await stats(client)
+    assert record.source == "typing_through"
+    assert result.items[0].insert_text == suggestion[2:]
+
+
+async def test_switching_files_keeps_each_files_cache(client: LanguageClient) -> None:
+    text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
+    first, second = "file:///work/first.py", "file:///work/second.py"
+    open_document(client, first, text)
+    open_document(client, second, text.replace("prompt", "request"))
+    await inline_at(client, first, line, len(indent))
+    await inline_at(client, second, line, len(indent))
+    type_at(client, first, 2, line, len(indent), "#")
+    await inline_at(client, first, line, len(indent) + 1)
+    record = await stats(client)
+    assert record.source == "model"
+    assert record.evaluated_tokens <= 16, record
+
+
+async def test_a_burst_of_200_keystroke_requests(start_server: StartServer) -> None:
+    client = await start_server()
+    uri = "file:///work/burst.py"
+    open_document(client, uri, "def add(first, second):\n    return \n")
+    await inline_at(client, uri, 1, 11)  # the model is loaded
+    comment = "  # " + "and now a long comment that keeps going " * 3
+    comment = comment[:100]
+    requests: list[asyncio.Future[Any]] = []
+    version = 1
+    column = 11
+    for step in range(200):
+        version += 1
+        if step < 100:
+            type_at(client, uri, version, 1, column, comment[step])
+            column += 1
+        else:
+            delete_before(client, uri, version, 1, column)
+            column -= 1
+        await asyncio.sleep(0.005)  # the editor's keystrokes arrive over time, not at once
+        requests.append(
+            asyncio.ensure_future(
+                client.text_document_inline_completion_async(
+                    types.InlineCompletionParams(
+                        text_document=types.TextDocumentIdentifier(uri),
+                        position=types.Position(1, column),
+                        context=types.InlineCompletionContext(
+                            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                        ),
+                    )
+                )
+            )
+        )
+    answers = await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), 300)
+    assert all(isinstance(answer, types.InlineCompletionList) for answer in answers), [
+        a for a in answers if not isinstance(a, types.InlineCompletionList)
+    ][:3]
+    last = answers[-1]
+    assert isinstance(last, types.InlineCompletionList) and last.items
+    assert "first" in str(last.items[0].insert_text)
+    totals = (await stats(client)).totals
+    # Newer keystrokes superseded model work in flight instead of queueing behind it.
+    assert getattr(totals, "cancelled", 0) >= 1, totals
+
+
+@pytest.mark.parametrize("cache", [False])
+async def test_caches_off_evaluates_the_whole_prompt(
+    start_server: StartServer, cache: bool
+) -> None:
+    client = await start_server({"promptCache": cache})
+    uri = "file:///work/off.py"
+    open_document(client, uri, "def add(first, second):\n    return \n")
+    await inline_at(client, uri, 1, 11)
+    await inline_at(client, uri, 1, 11)
+    record = await stats(client)
+    assert record.source == "model"
+    assert record.evaluated_tokens == record.prompt_tokens

@@ -240,6 +240,7 @@ async def run_pass(name: str, options: dict[str, Any], work: list[tuple[str, str
                 if key.ask:
                     result.answers.append(await session.ask(key))
             session.close(uri)
+            print(f"  {name}: {len(result.answers)} requests answered", file=sys.stderr)
         result.rss_mb = session.rss_mb()
     finally:
         await session.stop()

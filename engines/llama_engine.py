@@ -136,8 +136,8 @@ class LlamaEngine:
             self._allowed_by_prefix[required] = allowed
         return allowed
 
-    def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
-        self._stats = GenerationStats()
+    def _prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
+        """The prompt's token ids, and the bytes a healed last token must start with."""
         prefix_ids = self._tokenize(request.prefix)
         suffix_ids = self._tokenize(request.suffix)
         required = b""
@@ -146,9 +146,18 @@ class LlamaEngine:
             if last and b"\n" not in last:
                 prefix_ids.pop()
                 required = last
-                self._stats.healed = True
         self._fit(prefix_ids, suffix_ids, request.max_tokens)
-        prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id())
+        return self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id()), required
+
+    def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
+        """Bring the KV cache to the request's prompt now, so that asking costs little."""
+        prompt, _ = self._prompt(request)
+        self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
+
+    def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
+        self._stats = GenerationStats()
+        prompt, required = self._prompt(request)
+        self._stats.healed = bool(required)
         self._stats.prompt_tokens = len(prompt)
         started = time.perf_counter()
         try:

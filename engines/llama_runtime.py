@@ -178,7 +178,7 @@ class ContextConfig:
     n_seq_max: int = 1
 
 
-_NO_ABORT = ctypes.cast(None, llama_cpp.ggml_abort_callback)
+_NO_ABORT = llama_cpp.ggml_abort_callback()  # a NULL function pointer
 
 
 class DecodeAborted(Exception):

@@ -21,6 +21,7 @@ logger = logging.getLogger("fimble.requests")
 MODEL = "model"
 TYPING_THROUGH = "typing_through"
 RESULT_CACHE = "result_cache"
+IDLE_PREFILL = "idle_prefill"  # counted in the totals only: it answers no request
 CANCELLED = "cancelled"  # superseded by a newer request, or $/cancelRequest
 
 
@@ -68,6 +69,11 @@ class RequestLog:
             figures.decode_seconds * 1000,
             figures.stop_reason or "-",
         )
+
+    def count(self, event: str) -> None:
+        """Count work that answered no request (an idle prefill, say)."""
+        with self._lock:
+            self._totals[event] += 1
 
     def summary(self) -> dict[str, object]:
         """The last record's figures at the top level, then the recent ones and totals."""

@@ -7,12 +7,13 @@ types. The logic lives in `context/`, `engines/` and the pure modules beside thi
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -30,15 +31,24 @@ from lsp_server.completion_items import inline_completion_list, popup_completion
 from lsp_server.engine_loading import load_engine
 from lsp_server.inference_worker import EngineFactory, InferenceWorker, engine_key
 from lsp_server.protocol import FimbleProtocol
-from lsp_server.request_log import CANCELLED, MODEL, RESULT_CACHE, TYPING_THROUGH, RequestLog
+from lsp_server.request_log import (
+    CANCELLED,
+    IDLE_PREFILL,
+    MODEL,
+    RESULT_CACHE,
+    TYPING_THROUGH,
+    RequestLog,
+)
 from lsp_server.settings import Settings, parse_settings
 from lsp_server.suggestion_memory import SuggestionMemory
-from lsp_server.suggestion_pipeline import suggest
+from lsp_server.suggestion_pipeline import prefill, suggest
 
 logger = logging.getLogger(__name__)
 _progress_tokens = itertools.count(1)
 STATS_REQUEST = "fimble/stats"
 PROGRESS_TOKEN = "fimble/model-load/{}"
+# How long the editor must be idle after an edit before the prompt is pre-filled.
+IDLE_PREFILL_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class FimbleServer(LanguageServer):
         self._reported: set[str] = set()
         self._latest: dict[str, threading.Event] = {}
         self.memory = SuggestionMemory()
+        self._idle: dict[str, asyncio.TimerHandle] = {}
         self.requests = RequestLog()
 
     def report_server_error(self, error: Exception, source: object) -> None:
@@ -132,10 +143,52 @@ class FimbleServer(LanguageServer):
         found, answer = self.memory.recall(uri, cursor.text, cursor.offset)
         return (RESULT_CACHE, answer) if found else None
 
+    def edited(self, uri: str, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
+        """After an edit, once the editor is idle, evaluate the prompt at the edit's end."""
+        self.stop_idle_prefill(uri)
+        change = changes[-1] if changes else None
+        if not self.settings.prompt_cache or not isinstance(
+            change, types.TextDocumentContentChangePartial
+        ):
+            return
+        position = end_of_insertion(change)
+        loop = asyncio.get_running_loop()
+        self._idle[uri] = loop.call_later(
+            IDLE_PREFILL_S, lambda: asyncio.ensure_future(self.prefill(uri, position))
+        )
+
+    def stop_idle_prefill(self, uri: str) -> None:
+        timer = self._idle.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def prefill(self, uri: str, position: types.Position) -> None:
+        self._idle.pop(uri, None)
+        try:
+            cursor = self.cursor(uri, position)
+        except JsonRpcInvalidParams:
+            return
+        engine = await self.loaded_engine()
+        if cursor is None or engine is None:
+            return
+        job = partial(_prefill_job, uri=uri, cursor=cursor, settings=self.settings)
+        cancel = self.supersede(uri)
+        try:
+            await self.worker.run(job, engine, cancel)
+            self.requests.count(IDLE_PREFILL)
+        except CompletionCancelled:
+            pass
+        except Exception as error:  # a warm-up is optional; the next request reports errors
+            logger.warning("idle prefill failed: %s", type(error).__name__)
+        finally:
+            if self._latest.get(uri) is cancel:
+                del self._latest[uri]
+
     async def suggestion(
         self, uri: str, position: types.Position
     ) -> tuple[Cursor, Suggestion] | None:
         started = time.perf_counter()
+        self.stop_idle_prefill(uri)
         cursor = self.cursor(uri, position)
         if cursor is None:
             return None
@@ -207,6 +260,29 @@ def _suggest_job(
     return result, dataclasses.replace(engine.last_stats)
 
 
+def _prefill_job(
+    engine: CompletionEngine,
+    cancel: threading.Event,
+    *,
+    uri: str,
+    cursor: Cursor,
+    settings: Settings,
+) -> None:
+    if not cancel.is_set():
+        prefill(
+            engine, cursor.text, cursor.offset, cursor.language_id, settings, cancel, document=uri
+        )
+
+
+def end_of_insertion(change: types.TextDocumentContentChangePartial) -> types.Position:
+    """Where the cursor is after `change` (in the client's units, UTF-16 assumed for them)."""
+    start = change.range.start
+    lines = change.text.split("\n")
+    if len(lines) == 1:
+        return types.Position(start.line, start.character + len(lines[0].encode("utf-16-le")) // 2)
+    return types.Position(start.line + len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2)
+
+
 def _nothing(engine: CompletionEngine, cancel: threading.Event) -> None:
     """A job that only waits for the worker's queue to drain."""
 
@@ -245,6 +321,10 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         ls.apply_settings(params.settings)
         if engine_key(ls.settings) != before:
             await load_with_progress(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.edited(params.text_document.uri, params.content_changes)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(

@@ -51,6 +51,36 @@ def model_suffix(plan: CompletionPlan) -> str:
     return plan.suffix
 
 
+def fim_request(plan: CompletionPlan, settings: Settings, heal: bool, document: str) -> FimRequest:
+    max_tokens = settings.max_tokens
+    if plan.mode is not CompletionMode.BLOCK:
+        max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
+    multi_line = plan.mode is CompletionMode.BLOCK or not plan.rest_of_line.strip()
+    return FimRequest(
+        plan.prefix,
+        model_suffix(plan),
+        max_tokens,
+        heal_last_token=heal,
+        end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
+        document=document,
+    )
+
+
+def prefill(
+    engine: CompletionEngine,
+    text: str,
+    offset: int,
+    language_id: str,
+    settings: Settings,
+    cancel: threading.Event,
+    document: str,
+) -> None:
+    """Evaluate the prompt a request at `offset` would send, ahead of the request."""
+    plan = plan_for(engine, text, offset, language_id, settings)
+    if plan is not None:
+        engine.prefill(fim_request(plan, settings, True, document), cancel)
+
+
 def suggest(
     engine: CompletionEngine,
     text: str,
@@ -65,22 +95,11 @@ def suggest(
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
-    max_tokens = settings.max_tokens
-    if plan.mode is not CompletionMode.BLOCK:
-        max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
     suggestion = None
-    multi_line = plan.mode is CompletionMode.BLOCK or not plan.rest_of_line.strip()
     # Token healing first (the prompt's last token is re-chosen by the model); where that
     # answer is unusable, plainly continuing the text is the second opinion.
     for heal in (True, False):
-        request = FimRequest(
-            plan.prefix,
-            model_suffix(plan),
-            max_tokens,
-            heal_last_token=heal,
-            end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
-            document=document,
-        )
+        request = fim_request(plan, settings, heal, document)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
         if suggestion is not None or not engine.last_stats.healed:

@@ -156,3 +156,21 @@ async def test_caches_off_evaluates_the_whole_prompt(
     record = await stats(client)
     assert record.source == "model"
     assert record.evaluated_tokens == record.prompt_tokens
+
+
+async def test_an_idle_editor_gets_the_prompt_prefilled(client: LanguageClient) -> None:
+    text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
+    uri = "file:///work/idle.py"
+    open_document(client, uri, text)
+    await inline_at(client, uri, line, len(indent))
+    type_at(client, uri, 2, line, len(indent), "#")
+    type_at(client, uri, 3, line, len(indent) + 1, " ")
+    for _ in range(600):  # the prefill starts after a pause and runs on the worker
+        await asyncio.sleep(0.1)
+        if getattr((await stats(client)).totals, "idle_prefill", 0):
+            break
+    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 1
+    await inline_at(client, uri, line, len(indent) + 2)
+    record = await stats(client)
+    assert record.source == "model"
+    assert record.evaluated_tokens == 1  # only the prompt's last token, for its logits

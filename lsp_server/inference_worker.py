@@ -28,6 +28,11 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.fim_template,
         settings.context_size,
         settings.effective_threads(),
+        settings.engine,
+        settings.remote_url,
+        settings.remote_model,
+        settings.remote_api_key_env,
+        settings.remote_timeout,
     )
 
 

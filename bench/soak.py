@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import json
 import random
+import signal
 import statistics
 import sys
 import time
@@ -219,6 +220,9 @@ async def soak_request(typist: Typist, figures: Figures) -> None:
 
 async def run(args: argparse.Namespace) -> Figures:
     rng = random.Random(args.seed)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     editor = Editor()
     pid = await editor.start()
     figures = Figures()
@@ -235,12 +239,17 @@ async def run(args: argparse.Namespace) -> Figures:
         figures.rss_after_warm_up_mb = rss_mb(pid)
         for number in range(args.storms):
             await storm(editor, uris[number % len(uris)], rng, figures)
+            if args.verbose:
+                print(f"  storm {number + 1}/{args.storms}: {figures}", flush=True)
         figures.rss_after_storm_mb = rss_mb(pid)
         for number in range(args.requests):
             await soak_request(typist, figures)
             if args.verbose and (number + 1) % 10 == 0:
                 print(f"  {number + 1}/{args.requests} rss {rss_mb(pid):.1f} MB", flush=True)
         figures.rss_end_mb = rss_mb(pid)
+    except asyncio.CancelledError:  # interrupted (SIGTERM/^C): report what was measured
+        figures.rss_end_mb = rss_mb(pid)
+        print("interrupted: partial figures", flush=True)
     finally:
         await editor.stop()
     return figures

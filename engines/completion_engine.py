@@ -69,6 +69,10 @@ class CompletionCancelled(Exception):
     """Generation was stopped because the request was cancelled."""
 
 
+class EngineUnavailable(Exception):
+    """The engine cannot answer now (e.g. its server is unreachable); the message says why."""
+
+
 class CompletionEngine(Protocol):
     """Streams the middle of a fill-in-the-middle request."""
 

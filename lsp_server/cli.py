@@ -145,7 +145,81 @@ def _doctor(args: argparse.Namespace) -> int:
     _say(f"memory needed: about {size / 2**20:,.0f} MiB of weights (memory-mapped) + KV cache")
     _say(f"llama.cpp: {system_info()}")
     engine.close()
+    _doctor_model_choice(args, Settings(model_path=args.model or ""))
     _say("OK: fimble is ready")
+    return 0
+
+
+def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:
+    """Which model the default is and why; the memory it needs against what is free."""
+    from engines.memory_estimate import GIB, available_memory, estimate_memory
+    from engines.model_catalog import choose_default_model, resolve_model
+    from lsp_server.engine_loading import memory_warning
+
+    if not args.model:
+        choice = choose_default_model()
+        _say(f"default model: {choice.model.name} ({choice.reason})")
+        if choice.recommendation:
+            _say(f"recommendation: {choice.recommendation}")
+    try:
+        path = resolve_model(args.model or "")
+        estimate = estimate_memory(path, settings.context_size)
+    except Exception as error:
+        _say(f"memory estimate: unavailable ({error})")
+        return
+    available = available_memory()
+    free = (
+        f"{available / GIB:.2f} GiB available" if available is not None else "free memory unknown"
+    )
+    _say(f"memory estimate: {estimate.describe()}; {free}")
+    warning = memory_warning(path, settings.context_size, available)
+    if warning is not None:
+        _say(f"WARNING: {warning}")
+
+
+def _models(args: argparse.Namespace) -> int:
+    from engines.model_catalog import PRESETS, estimated_bytes, fits_this_machine, installed_path
+
+    if args.action == "pull":
+        return _models_pull(args)
+    n_ctx = Settings().context_size
+    header = ("name", "size", "params", "active", "MoE", "FIM", "here", f"fits ({n_ctx} ctx)")
+    rows = [header]
+    for preset in PRESETS:
+        approximate = "" if preset.embedded is not None else "~"
+        here = installed_path(preset)
+        rows.append(
+            (
+                preset.name,
+                f"{approximate}{preset.file_bytes / 1e9:.2f} GB",
+                preset.total_params,
+                preset.active_params,
+                "yes" if preset.is_moe else "no",
+                preset.fim.split(" ")[0],
+                "yes" if here is not None else ("pull" if preset.repo else "no"),
+                fits_this_machine(estimated_bytes(preset, n_ctx)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        _say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _say("pull one with: fimble models pull NAME (downloads from the Hugging Face Hub)")
+    return 0
+
+
+def _models_pull(args: argparse.Namespace) -> int:
+    from engines.model_catalog import preset_named, pull
+
+    preset = preset_named(args.name or "")
+    if preset is None:
+        _say(f"fimble: unknown model {args.name!r}; `fimble models` lists them", file=sys.stderr)
+        return 2
+    try:
+        path = pull(preset)
+    except ModelFileError as error:
+        _say(f"fimble: {error}", file=sys.stderr)
+        return 1
+    _say(f"{preset.name}: {path} (verified). Use it with modelPath = {preset.name!r}")
     return 0
 
 
@@ -175,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the model and llama.cpp")
     doctor.add_argument("--model", help="GGUF model file to check instead of the default")
     doctor.set_defaults(run=_doctor)
+    models = commands.add_parser("models", help="list known models, or pull one")
+    models.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
+    models.add_argument("name", nargs="?", help="the model to pull (see the list)")
+    models.set_defaults(run=_models)
     return parser
 
 

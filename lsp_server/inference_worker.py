@@ -30,6 +30,11 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.effective_threads(),
         settings.cached_documents,
         settings.prompt_cache,
+        settings.engine,
+        settings.remote_url,
+        settings.remote_model,
+        settings.remote_api_key_env,
+        settings.remote_timeout,
     )
 
 

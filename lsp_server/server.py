@@ -23,7 +23,12 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 
 from context import Suggestion
-from engines.completion_engine import CompletionCancelled, CompletionEngine, GenerationStats
+from engines.completion_engine import (
+    CompletionCancelled,
+    CompletionEngine,
+    EngineUnavailable,
+    GenerationStats,
+)
 from engines.fim_templates import FimTemplateError
 from engines.model_files import ModelFileError
 from lsp_server import __version__
@@ -103,7 +108,7 @@ class FimbleServer(LanguageServer):
     async def loaded_engine(self) -> CompletionEngine | None:
         try:
             return await self.worker.engine(self.settings)
-        except (ModelFileError, FimTemplateError) as error:
+        except (ModelFileError, FimTemplateError, EngineUnavailable) as error:
             self.tell_once(str(error))
         except Exception as error:  # a model llama.cpp rejects in ways we cannot foresee
             self.tell_once(f"the model could not be loaded: {error}")
@@ -212,6 +217,9 @@ class FimbleServer(LanguageServer):
         try:
             result, stats = await self.worker.run(job, engine, cancel)
         except CompletionCancelled:
+            return None
+        except EngineUnavailable as error:
+            self.tell_once(str(error))
             return None
         finally:
             if self._latest.get(uri) is cancel:

@@ -87,6 +87,39 @@ class Settings:
         default=2_000_000,
         metadata=_describe("Documents larger than this (UTF-8 bytes) get no suggestions."),
     )
+    engine: str = field(
+        default="local",
+        metadata=_describe(
+            "Where suggestions come from: local (the model in this process), openai (a "
+            "server's OpenAI-compatible /v1/completions with a raw FIM prompt in the "
+            "fimTemplate format, qwen if empty: vLLM, SGLang, llama-server, Ollama) or infill "
+            "(llama-server's /infill). The remote kinds send code to remoteUrl."
+        ),
+    )
+    remote_url: str = field(
+        default="",
+        metadata=_describe(
+            "Base URL of the inference server for the openai and infill engines, e.g. "
+            "http://127.0.0.1:8080 or https://llm.example.com (TLS certificates are verified)."
+        ),
+    )
+    remote_model: str = field(
+        default="",
+        metadata=_describe("Model name sent to an openai server (empty: the server's default)."),
+    )
+    remote_api_key_env: str = field(
+        default="",
+        metadata=_describe(
+            "Name of the environment variable holding the API key sent as a Bearer token "
+            "(the key itself never goes in settings)."
+        ),
+    )
+    remote_timeout: int = field(
+        default=30,
+        metadata=_describe(
+            "Seconds to wait for the remote server to connect or send the next piece."
+        ),
+    )
 
     def effective_threads(self) -> int:
         """Threads for decoding one token at a time: one per core this process may use."""
@@ -107,7 +140,9 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "cached_documents": (1, 64),
     "threads": (0, 512),
     "max_file_bytes": (1024, 1 << 31),
+    "remote_timeout": (1, 600),
 }
+ENGINE_KINDS = ("local", "openai", "infill")
 
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
@@ -132,6 +167,10 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
             raise ValueError(f"expected a string, got {type(value).__name__}")
         if name == "fim_template" and value and value not in TEMPLATE_NAMES:
             raise ValueError(f"expected one of {', '.join(TEMPLATE_NAMES)}, got {value!r}")
+        if name == "engine" and value not in ENGINE_KINDS:
+            raise ValueError(f"expected one of {', '.join(ENGINE_KINDS)}, got {value!r}")
+        if name == "remote_url" and value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
         return value
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -40,9 +41,30 @@ def editor_capabilities(
     )
 
 
+NETWORK_AUDIT_DIR = Path(__file__).resolve().parent / "network_audit"
+
+
+def audited_env(env: dict[str, str] | None, audit_log: Path) -> dict[str, str]:
+    """`env` (or this process's) plus the network audit hook (network_audit/sitecustomize)."""
+    merged = dict(os.environ if env is None else env)
+    paths = [str(NETWORK_AUDIT_DIR), *filter(None, [merged.get("PYTHONPATH")])]
+    merged["PYTHONPATH"] = os.pathsep.join(paths)
+    merged["FIMBLE_NETWORK_AUDIT"] = str(audit_log)
+    return merged
+
+
+def network_attempts(audit_log: Path) -> list[str]:
+    """What the audited processes tried beyond loopback (the start markers left out)."""
+    if not audit_log.exists():
+        return []
+    lines = audit_log.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if not line.endswith("audit hook installed")]
+
+
 @pytest_asyncio.fixture
-async def start_server() -> AsyncIterator[StartServer]:
+async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     clients: list[LanguageClient] = []
+    audit_log = tmp_path / "network-audit.log"
 
     async def start(
         initialization_options: dict[str, Any] | None = None,
@@ -50,7 +72,9 @@ async def start_server() -> AsyncIterator[StartServer]:
         progress: bool = True,
         env: dict[str, str] | None = None,
     ) -> LanguageClient:
-        config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env)
+        config = ClientServerConfig(
+            server_command=SERVER_COMMAND, server_env=audited_env(env, audit_log)
+        )
         client = await config.start()
         assert isinstance(client, LanguageClient)
         clients.append(client)
@@ -69,6 +93,10 @@ async def start_server() -> AsyncIterator[StartServer]:
             await client.shutdown_session()
         finally:
             await client.stop()
+    # Privacy: no server process of any e2e test tried to reach beyond loopback.
+    assert network_attempts(audit_log) == []
+    if clients:
+        assert "audit hook installed" in audit_log.read_text(encoding="utf-8")
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,105 @@
+"""Model presets, the default-model choice and the memory estimate, checked against llama.cpp."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from engines import model_catalog
+from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel
+from engines.memory_estimate import (
+    GIB,
+    estimate_memory,
+    fitting_configuration,
+    read_gguf_metadata,
+)
+from engines.model_catalog import choose_default_model, resolve_model
+from engines.model_files import (
+    CODER_1_5B_MODEL,
+    DEFAULT_MODEL,
+    ModelFileError,
+    assemble_embedded_model,
+)
+from lsp_server.engine_loading import memory_warning
+
+
+def test_metadata_of_the_default_model() -> None:
+    metadata = read_gguf_metadata(assemble_embedded_model())
+    assert metadata["general.architecture"] == "qwen2"
+    assert metadata["qwen2.block_count"] == 24
+    assert metadata["tokenizer.ggml.tokens"] == 151936  # string arrays: their length
+
+
+def test_kv_estimate_matches_what_llama_cpp_allocates(caplog: pytest.LogCaptureFixture) -> None:
+    path = assemble_embedded_model()
+    model = LlamaModel(path)
+    with caplog.at_level(logging.DEBUG, logger="fimble.llama"):
+        context = LlamaContext(model, ContextConfig(n_ctx=2048, n_batch=64))
+    context.close()
+    model.close()
+    kv = re.search(r"CPU KV buffer size =\s+([\d.]+) MiB", caplog.text)
+    compute = re.search(r"CPU compute buffer size =\s+([\d.]+) MiB", caplog.text)
+    assert kv is not None and compute is not None, caplog.text[-2000:]
+    estimate = estimate_memory(path, 2048, n_batch=64)
+    assert estimate.kv_cache == int(float(kv.group(1)) * 2**20)
+    assert estimate.compute >= float(compute.group(1)) * 2**20
+    assert estimate.weights == path.stat().st_size
+
+
+def test_a_smaller_budget_picks_q8_cache_then_a_shorter_context() -> None:
+    path = assemble_embedded_model()
+    full = estimate_memory(path, 32768)
+    q8 = fitting_configuration(path, 32768, full.total - 1)
+    assert q8 is not None and (q8.n_ctx, q8.kv_type) == (32768, "q8_0")
+    shorter = fitting_configuration(path, 32768, q8.total - 1)
+    assert shorter is not None and shorter.n_ctx == 16384
+    assert fitting_configuration(path, 32768, 1 << 20) is None
+
+
+def test_warning_before_loading_a_model_that_does_not_fit() -> None:
+    path = assemble_embedded_model()
+    needed = estimate_memory(path, 32768).total
+    warning = memory_warning(path, 32768, needed - 1)
+    assert warning is not None and "set contextSize to" in warning
+    assert memory_warning(path, 32768, needed) is None
+    hopeless = memory_warning(path, 4096, int(0.1 * GIB))
+    assert hopeless is not None and "smaller model" in hopeless
+
+
+@pytest.mark.parametrize(
+    ("gpu", "installed", "chosen"),
+    [
+        (True, True, CODER_1_5B_MODEL),
+        (True, False, DEFAULT_MODEL),
+        (False, True, DEFAULT_MODEL),
+        (False, False, DEFAULT_MODEL),
+    ],
+)
+def test_default_model_by_machine(
+    monkeypatch: pytest.MonkeyPatch, gpu: bool, installed: bool, chosen: object
+) -> None:
+    monkeypatch.setattr(model_catalog, "embedded_model_installed", lambda model: installed)
+    choice = choose_default_model(has_gpu=gpu)
+    assert choice.model == chosen
+    assert choice.reason
+    # The extra is recommended exactly where it is missing.
+    assert ("coder-1.5b" in choice.recommendation) == (not installed)
+
+
+def test_this_machine_defaults_to_the_0_5b() -> None:
+    choice = choose_default_model()
+    if model_catalog.gpu_backend():
+        pytest.skip("this llama.cpp build has a GPU backend")
+    assert choice.model == DEFAULT_MODEL and "CPU only" in choice.reason
+
+
+def test_model_path_accepts_preset_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert resolve_model("qwen2.5-coder-0.5b") == assemble_embedded_model()
+    monkeypatch.setenv("FIMBLE_CACHE_DIR", str(tmp_path))
+    with pytest.raises(ModelFileError, match="fimble models pull qwen3-coder-30b-a3b"):
+        resolve_model("qwen3-coder-30b-a3b")
+    with pytest.raises(ModelFileError, match="no GGUF download"):
+        resolve_model("laguna-xs.2")

@@ -83,6 +83,19 @@ class FimbleServer(LanguageServer):
         self._latest[uri] = event
         return event
 
+    def version_of(self, uri: str) -> int | None:
+        document = self.workspace.text_documents.get(uri)
+        return document.version if document is not None else None
+
+    def drop_stale(self, uri: str) -> None:
+        """The document changed: its request in flight is for an older version, drop it.
+
+        Helix never sends `$/cancelRequest` and asks again only after an idle pause.
+        """
+        previous = self._latest.pop(uri, None)
+        if previous is not None:
+            previous.set()
+
     async def loaded_engine(self) -> CompletionEngine | None:
         try:
             return await self.worker.engine(self.settings)
@@ -122,8 +135,9 @@ class FimbleServer(LanguageServer):
         cursor = self.cursor(uri, position)
         if cursor is None:
             return None
+        version = self.version_of(uri)
         engine = await self.loaded_engine()
-        if engine is None:
+        if engine is None or self.version_of(uri) != version:
             return None
         job = partial(_suggest_job, cursor=cursor, settings=self.settings)
         cancel = self.supersede(uri)
@@ -134,7 +148,9 @@ class FimbleServer(LanguageServer):
         finally:
             if self._latest.get(uri) is cancel:
                 del self._latest[uri]
-        return (cursor, result) if result is not None else None
+        if result is None or cancel.is_set() or self.version_of(uri) != version:
+            return None
+        return cursor, result
 
     def renders_plain_documentation(self) -> bool:
         text_document = self.client_capabilities.text_document
@@ -193,6 +209,10 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         ls.apply_settings(params.settings)
         if engine_key(ls.settings) != before:
             await load_with_progress(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.drop_stale(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,8 +61,6 @@ def test_neovim_completes_through_its_own_lsp_client(tmp_path: Path) -> None:
 
 
 def _base_env() -> dict[str, str]:
-    import os
-
     keep = {key: value for key, value in os.environ.items() if not key.startswith("NVIM")}
     keep["PYTHONPATH"] = str(ROOT)
     keep["PATH"] = str(Path(sys.executable).parent) + os.pathsep + keep.get("PATH", "")

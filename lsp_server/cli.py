@@ -148,6 +148,13 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _editors(args: argparse.Namespace) -> int:
+    from lsp_server.editor_snippets import snippet
+
+    sys.stdout.write(snippet(args.editor))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fimble", description=__doc__)
     parser.add_argument("--version", action="version", version=f"fimble {__version__}")
@@ -170,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the model and llama.cpp")
     doctor.add_argument("--model", help="GGUF model file to check instead of the default")
     doctor.set_defaults(run=_doctor)
+    editors = commands.add_parser("editors", help="print the configuration for an editor")
+    editors.add_argument("editor", choices=["vscode", "neovim", "helix"])
+    editors.set_defaults(run=_editors)
     return parser
 
 

@@ -32,6 +32,14 @@ local function merged(opts)
   return config
 end
 
+-- An empty Lua table goes on the wire as a JSON array; fimble expects an object.
+local function settings_object(settings)
+  if next(settings) == nil then
+    return vim.empty_dict()
+  end
+  return settings
+end
+
 local function on_attach(client, bufnr)
   -- Completion-popup route: <C-x><C-o> asks fimble (and any other server) for items.
   vim.api.nvim_buf_set_option(bufnr, "omnifunc", "v:lua.vim.lsp.omnifunc")
@@ -59,8 +67,8 @@ local function setup_modern(config)
     cmd_cwd = config.cmd_cwd,
     filetypes = config.filetypes,
     root_markers = config.root_markers,
-    init_options = config.settings,
-    settings = { fimble = config.settings },
+    init_options = settings_object(config.settings),
+    settings = { fimble = settings_object(config.settings) },
     on_attach = on_attach,
   })
   vim.lsp.enable("fimble")
@@ -106,8 +114,8 @@ local function setup_legacy(config)
       cmd = config.cmd,
       cmd_cwd = config.cmd_cwd,
       root_dir = root_dir(bufnr, config.root_markers),
-      init_options = config.settings,
-      settings = { fimble = config.settings },
+      init_options = settings_object(config.settings),
+      settings = { fimble = settings_object(config.settings) },
       on_attach = on_attach,
     }
     if vim.lsp.start then -- 0.8+: reuses a running client with the same name and root

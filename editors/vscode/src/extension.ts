@@ -7,7 +7,6 @@ import {
   LanguageClientOptions,
   ServerOptions,
   State,
-  TransportKind,
 } from "vscode-languageclient/node";
 
 const SECTION = "fimble";
@@ -109,7 +108,9 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   const config = vscode.workspace.getConfiguration(SECTION);
   const { command, args } = await serverCommand(config);
   log.appendLine(`fimble: starting ${command} ${args.join(" ")}`);
-  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
+  // No `transport`: with TransportKind.stdio the client appends `--stdio` to the arguments,
+  // which `fimble serve` refuses (found in the code-server run). Plain stdio is the default.
+  const serverOptions: ServerOptions = { command, args };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
     initializationOptions: serverSettings(config),
@@ -131,7 +132,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   try {
     await client.start();
     // Answered once the model is loaded (or has failed to load: then it is empty).
-    const stats = await client.sendRequest<Record<string, unknown>>("fimble/stats");
+    const stats = await client.sendRequest<Record<string, unknown>>("fimble/stats", {});
     if (Object.keys(stats ?? {}).length === 0) {
       showStatus("$(error) fimble", "fimble: the model did not load (see the log)", true);
     } else {

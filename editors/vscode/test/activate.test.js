@@ -91,13 +91,14 @@ function makeClientModule(state) {
       this.started = true;
     }
     async stop() { this.stopped = true; }
-    async sendRequest(method) {
+    async sendRequest(method, params) {
       assert.equal(method, "fimble/stats");
+      assert.deepEqual(params, {}, "pygls refuses a custom request without params");
       return state.modelLoads ? { prompt_tokens: 0 } : {};
     }
     async sendNotification(method, params) { this.notifications.push({ method, params }); }
   }
-  return { LanguageClient, State: { Stopped: 1, Starting: 3, Running: 2 }, TransportKind: { stdio: 0 } };
+  return { LanguageClient, State: { Stopped: 1, Starting: 3, Running: 2 } };
 }
 
 let state;
@@ -127,6 +128,8 @@ test("starts `fimble serve` from PATH with inline completion and the user's sett
   const [client] = state.clients;
   assert.deepEqual(client.serverOptions.command, "fimble");
   assert.deepEqual(client.serverOptions.args, ["serve"]);
+  // TransportKind.stdio would make the client append `--stdio`, which `fimble serve` refuses.
+  assert.equal(client.serverOptions.transport, undefined);
   assert.equal(client.proposed, true, "registerProposedFeatures() brings inline completion");
   assert.deepEqual(client.clientOptions.initializationOptions, { maxTokens: 32 });
   assert.deepEqual(Object.keys(state.commands).sort(), ["fimble.restart", "fimble.showLog", "fimble.toggle"]);

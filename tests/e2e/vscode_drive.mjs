@@ -22,10 +22,11 @@ try {
   await page.click(".monaco-editor .view-lines");
   await page.keyboard.press("Control+End");
   // Wait for the extension's status bar item: ready means the model is loaded.
-  // The extension's status bar item says "ready" (tooltip) once the model is loaded.
+  // The extension's status bar item: "$(sparkle) fimble" once the model is loaded
+  // ("$(loading~spin) fimble" before, "$(error) fimble" on failure).
   await page.waitForFunction(() => [...document.querySelectorAll(".statusbar-item")].some(
-    (e) => (e.getAttribute("aria-label") || "").includes("fimble: ready") ||
-      (e.innerHTML || "").includes("fimble: ready")), null, { timeout: 300000 });
+    (e) => (e.textContent || "").includes("fimble") && e.querySelector(".codicon-sparkle")),
+    null, { timeout: 300000 });
   step("status bar says fimble is ready");
   await page.screenshot({ path: `${shots}/vscode-status.png` });
   await page.keyboard.type(" ");

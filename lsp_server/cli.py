@@ -223,6 +223,13 @@ def _models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _editors(args: argparse.Namespace) -> int:
+    from lsp_server.editor_snippets import snippet
+
+    sys.stdout.write(snippet(args.editor))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fimble", description=__doc__)
     parser.add_argument("--version", action="version", version=f"fimble {__version__}")
@@ -253,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("action", nargs="?", choices=["list", "pull"], default="list")
     models.add_argument("name", nargs="?", help="the model to pull (see the list)")
     models.set_defaults(run=_models)
+    editors = commands.add_parser("editors", help="print the configuration for an editor")
+    editors.add_argument("editor", choices=["vscode", "neovim", "helix"])
+    editors.set_defaults(run=_editors)
     return parser
 
 

@@ -105,6 +105,19 @@ class FimbleServer(LanguageServer):
         self._latest[uri] = event
         return event
 
+    def version_of(self, uri: str) -> int | None:
+        document = self.workspace.text_documents.get(uri)
+        return document.version if document is not None else None
+
+    def drop_stale(self, uri: str) -> None:
+        """The document changed: its request in flight is for an older version, drop it.
+
+        Helix never sends `$/cancelRequest` and asks again only after an idle pause.
+        """
+        previous = self._latest.pop(uri, None)
+        if previous is not None:
+            previous.set()
+
     async def loaded_engine(self) -> CompletionEngine | None:
         try:
             return await self.worker.engine(self.settings)
@@ -203,8 +216,9 @@ class FimbleServer(LanguageServer):
             source, result = remembered
             self.requests.record(source, None, started=started)
             return (cursor, result) if result is not None else None
+        version = self.version_of(uri)
         engine = await self.loaded_engine()
-        if engine is None:
+        if engine is None or self.version_of(uri) != version:
             return None
         job = partial(
             _suggest_job,
@@ -224,6 +238,9 @@ class FimbleServer(LanguageServer):
         finally:
             if self._latest.get(uri) is cancel:
                 del self._latest[uri]
+        if cancel.is_set() or self.version_of(uri) != version:
+            self.requests.record(CANCELLED, stats, started=started)
+            return None  # the document changed meanwhile: the answer is for text gone
         self.memory.remember(uri, cursor.text, cursor.offset, result)
         self.requests.record(MODEL, stats, started=started)
         return (cursor, result) if result is not None else None
@@ -332,6 +349,7 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.drop_stale(params.text_document.uri)
         ls.edited(params.text_document.uri, params.content_changes)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())

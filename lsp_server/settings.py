@@ -211,3 +211,26 @@ def settings_table() -> str:
         shown = json.dumps(list(spec.default) if spec.default == () else spec.default)
         rows.append(f"| `{camel_case(spec.name)}` | `{shown}` | {spec.metadata['description']} |")
     return "\n".join(rows)
+
+
+def settings_schema() -> dict[str, dict[str, Any]]:
+    """Each setting as a JSON Schema property (wire name, type, default, limits, choices).
+
+    Editors that declare settings (the VS Code extension's package.json) are generated from
+    this, and a test keeps them in step.
+    """
+    kinds = {bool: "boolean", int: "integer", str: "string", tuple: "array"}
+    schema: dict[str, dict[str, Any]] = {}
+    for spec in fields(Settings):
+        default = spec.default
+        prop: dict[str, Any] = {"type": kinds[type(default)]}
+        if isinstance(default, tuple):
+            prop["items"] = {"type": "string"}
+        prop["default"] = list(default) if isinstance(default, tuple) else default
+        if spec.name == "fim_template":
+            prop["enum"] = ["", *TEMPLATE_NAMES]
+        if spec.name in _LIMITS:
+            prop["minimum"], prop["maximum"] = _LIMITS[spec.name]
+        prop["description"] = spec.metadata["description"]
+        schema[camel_case(spec.name)] = prop
+    return schema

@@ -1,0 +1,192 @@
+// fimble for VS Code: starts `fimble serve` and shows its suggestions as ghost text.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+
+const SECTION = "fimble";
+// Settings of the extension itself; every other `fimble.*` setting goes to the server.
+const EXTENSION_ONLY = new Set(["enable", "serverPath", "serverArgs"]);
+
+let client: LanguageClient | undefined;
+let status: vscode.StatusBarItem;
+let log: vscode.LogOutputChannel;
+
+/** The server's settings (camelCase, as in package.json) from the user's configuration. */
+export function serverSettings(config: vscode.WorkspaceConfiguration): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  const declared = Object.keys(
+    vscode.extensions.getExtension("fimble.fimble-vscode")?.packageJSON?.contributes?.configuration
+      ?.properties ?? {},
+  );
+  for (const key of declared) {
+    const name = key.slice(SECTION.length + 1);
+    if (EXTENSION_ONLY.has(name)) {
+      continue;
+    }
+    const inspected = config.inspect(name);
+    const set =
+      inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+    if (set !== undefined) {
+      settings[name] = set;
+    }
+  }
+  return settings;
+}
+
+interface PythonApi {
+  environments: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string };
+    resolveEnvironment(
+      env: { path: string },
+    ): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
+  };
+}
+
+/** `fimble` beside the selected Python interpreter, if the Python extension is there. */
+export async function fimbleInPythonEnvironment(): Promise<string | undefined> {
+  const python = vscode.extensions.getExtension<PythonApi>("ms-python.python");
+  if (!python) {
+    return undefined;
+  }
+  try {
+    const api = python.isActive ? python.exports : await python.activate();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const active = api.environments.getActiveEnvironmentPath(folder);
+    const resolved = await api.environments.resolveEnvironment(active);
+    const interpreter = resolved?.executable.uri?.fsPath;
+    if (!interpreter) {
+      return undefined;
+    }
+    const name = process.platform === "win32" ? "fimble.exe" : "fimble";
+    const candidate = path.join(path.dirname(interpreter), name);
+    return fs.existsSync(candidate) ? candidate : undefined;
+  } catch (error) {
+    log.appendLine(`fimble: the Python extension did not say which environment: ${error}`);
+    return undefined;
+  }
+}
+
+export async function serverCommand(
+  config: vscode.WorkspaceConfiguration,
+): Promise<{ command: string; args: string[] }> {
+  const args = config.get<string[]>("serverArgs", ["serve"]);
+  const configured = config.get<string>("serverPath", "").trim();
+  if (configured) {
+    return { command: configured, args };
+  }
+  return { command: (await fimbleInPythonEnvironment()) ?? "fimble", args };
+}
+
+function showStatus(text: string, tooltip: string, error = false): void {
+  status.text = text;
+  status.tooltip = tooltip;
+  status.backgroundColor = error
+    ? new vscode.ThemeColor("statusBarItem.errorBackground")
+    : undefined;
+  status.show();
+}
+
+function enabled(): boolean {
+  return vscode.workspace.getConfiguration(SECTION).get<boolean>("enable", true);
+}
+
+function showReady(): void {
+  if (enabled()) {
+    showStatus("$(sparkle) fimble", "fimble: ready (click to turn completion off)");
+  } else {
+    showStatus("$(circle-slash) fimble", "fimble: completion off (click to turn it on)");
+  }
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const { command, args } = await serverCommand(config);
+  log.appendLine(`fimble: starting ${command} ${args.join(" ")}`);
+  // No `transport`: with TransportKind.stdio the client appends `--stdio` to the arguments,
+  // which `fimble serve` refuses (found in the code-server run). Plain stdio is the default.
+  const serverOptions: ServerOptions = { command, args };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    initializationOptions: serverSettings(config),
+    outputChannel: log,
+    middleware: {
+      provideInlineCompletionItems: (document, position, inlineContext, token, next) =>
+        enabled() ? next(document, position, inlineContext, token) : undefined,
+      provideCompletionItem: () => undefined, // ghost text only: no duplicate popup item
+    },
+  };
+  client = new LanguageClient("fimble", "fimble", serverOptions, clientOptions);
+  client.registerProposedFeatures();
+  client.onDidChangeState((event) => {
+    if (event.newState === State.Stopped) {
+      showStatus("$(error) fimble", "fimble: the server stopped (click for the log)", true);
+    }
+  });
+  showStatus("$(loading~spin) fimble", "fimble: loading the model");
+  try {
+    await client.start();
+    // Answered once the model is loaded (or has failed to load: then it is empty).
+    const stats = await client.sendRequest<Record<string, unknown>>("fimble/stats", {});
+    if (Object.keys(stats ?? {}).length === 0) {
+      showStatus("$(error) fimble", "fimble: the model did not load (see the log)", true);
+    } else {
+      showReady();
+    }
+  } catch (error) {
+    log.appendLine(`fimble: could not start ${command}: ${error}`);
+    showStatus("$(error) fimble", `fimble: could not start ${command} (click for the log)`, true);
+  }
+  context.subscriptions.push({ dispose: () => void client?.stop() });
+}
+
+async function restart(context: vscode.ExtensionContext): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) {
+    await running.stop().catch(() => undefined);
+  }
+  await start(context);
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  log = vscode.window.createOutputChannel("fimble", { log: true });
+  status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  status.command = "fimble.toggle";
+  context.subscriptions.push(
+    log,
+    status,
+    vscode.commands.registerCommand("fimble.toggle", async () => {
+      const config = vscode.workspace.getConfiguration(SECTION);
+      await config.update("enable", !enabled(), vscode.ConfigurationTarget.Global);
+    }),
+    vscode.commands.registerCommand("fimble.restart", () => restart(context)),
+    vscode.commands.registerCommand("fimble.showLog", () => log.show(true)),
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (!event.affectsConfiguration(SECTION)) {
+        return;
+      }
+      if (event.affectsConfiguration(`${SECTION}.serverPath`) ||
+          event.affectsConfiguration(`${SECTION}.serverArgs`)) {
+        await restart(context);
+        return;
+      }
+      if (event.affectsConfiguration(`${SECTION}.enable`)) {
+        showReady();
+      }
+      await client?.sendNotification("workspace/didChangeConfiguration", {
+        settings: serverSettings(vscode.workspace.getConfiguration(SECTION)),
+      });
+    }),
+  );
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+}

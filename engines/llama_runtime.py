@@ -50,6 +50,11 @@ def system_info() -> str:
     return info.decode("utf-8", errors="replace").strip()
 
 
+def amx_in_build() -> bool:
+    """Whether this llama.cpp build uses Intel AMX kernels (compiled for an AMX CPU)."""
+    return "AMX_INT8 = 1" in system_info()
+
+
 class ModelLoadError(Exception):
     """llama.cpp refused the file."""
 
@@ -63,6 +68,9 @@ class LlamaModel:
         params.use_mmap = use_mmap
         params.vocab_only = vocab_only
         params.n_gpu_layers = 999
+        # llama.cpp's AMX matrix kernels crash (SIGSEGV in ggml_backend_amx_mul_mat) on
+        # AMX CPUs here; the extra buffer types are what route weights to them.
+        params.use_extra_bufts = not amx_in_build()
         self._ptr = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
         if not self._ptr:
             raise ModelLoadError(f"llama.cpp could not load {path}")

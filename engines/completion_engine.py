@@ -37,6 +37,7 @@ class FimRequest:
     # prompt lays these out ahead of the prefix so its start survives keystrokes.
     file_path: str = ""
     snippets: tuple[ContextSnippet, ...] = ()
+    repo_name: str = ""  # the workspace folder's name, for repository-level prompts
 
 
 @dataclass

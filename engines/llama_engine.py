@@ -25,7 +25,7 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from engines.fim_templates import ResolvedFimTemplate, resolve_fim_template
+from engines.fim_templates import ResolvedFimTemplate, path_comment_block, resolve_fim_template
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
 
@@ -163,7 +163,13 @@ class LlamaEngine:
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
-        prefix_ids = self._model.tokenize(request.prefix)
+        head = self._template.repo_head(
+            request.repo_name, request.snippets, request.file_path, self._model.tokenize
+        )
+        prefix = request.prefix
+        if request.snippets and not self._template.has_repo_tokens:
+            prefix = path_comment_block(request.snippets, request.file_path) + prefix
+        prefix_ids = self._model.tokenize(prefix)
         suffix_ids = self._model.tokenize(request.suffix)
         required = b""
         if request.heal_last_token and prefix_ids:
@@ -172,8 +178,10 @@ class LlamaEngine:
                 prefix_ids.pop()
                 required = last
                 self._stats.healed = True
-        self._fit(prefix_ids, suffix_ids, request.max_tokens)
-        prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id())
+        if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
+            head = []  # context from other files never crowds out the current file
+        self._fit(prefix_ids, suffix_ids, request.max_tokens + len(head))
+        prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id(), head)
         self._stats.prompt_tokens = len(prompt)
         started = time.perf_counter()
         self._prefill(prompt, cancel)

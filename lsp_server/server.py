@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -29,7 +30,8 @@ from lsp_server.engine_loading import load_engine
 from lsp_server.inference_worker import EngineFactory, InferenceWorker, engine_key
 from lsp_server.protocol import FimbleProtocol
 from lsp_server.settings import Settings, parse_settings
-from lsp_server.suggestion_pipeline import suggest
+from lsp_server.suggestion_pipeline import CrossFileRequest, suggest
+from lsp_server.workspace_context import WorkspaceContext
 
 logger = logging.getLogger(__name__)
 _progress_tokens = itertools.count(1)
@@ -56,6 +58,7 @@ class FimbleServer(LanguageServer):
         self.worker = InferenceWorker(engine_factory)
         self._reported: set[str] = set()
         self._latest: dict[str, threading.Event] = {}
+        self.workspace_context = WorkspaceContext()
 
     def report_server_error(self, error: Exception, source: object) -> None:
         logger.error("internal error: %s", type(error).__name__)
@@ -125,7 +128,10 @@ class FimbleServer(LanguageServer):
         engine = await self.loaded_engine()
         if engine is None:
             return None
-        job = partial(_suggest_job, cursor=cursor, settings=self.settings)
+        cross_file = await self.workspace_context.request(
+            uri, cursor.text, cursor.offset, cursor.language_id, self.settings, engine
+        )
+        job = partial(_suggest_job, cursor=cursor, settings=self.settings, cross_file=cross_file)
         cancel = self.supersede(uri)
         try:
             result = await self.worker.run(job, engine, cancel)
@@ -148,11 +154,24 @@ class FimbleServer(LanguageServer):
 
 
 def _suggest_job(
-    engine: CompletionEngine, cancel: threading.Event, *, cursor: Cursor, settings: Settings
+    engine: CompletionEngine,
+    cancel: threading.Event,
+    *,
+    cursor: Cursor,
+    settings: Settings,
+    cross_file: CrossFileRequest | None = None,
 ) -> Suggestion | None:
     if cancel.is_set():
         raise CompletionCancelled()
-    return suggest(engine, cursor.text, cursor.offset, cursor.language_id, settings, cancel)
+    return suggest(
+        engine,
+        cursor.text,
+        cursor.offset,
+        cursor.language_id,
+        settings,
+        cancel,
+        cross_file=cross_file,
+    )
 
 
 def _stats_job(engine: CompletionEngine, cancel: threading.Event) -> dict[str, object]:
@@ -180,10 +199,29 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: FimbleServer, params: types.InitializeParams) -> None:
         ls.apply_settings(params.initialization_options)
+        ls.workspace_context.set_folders(workspace_folder_uris(params))
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FimbleServer, params: types.InitializedParams) -> None:
+        ls.workspace_context.start_indexing(ls.settings)
         await load_with_progress(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: FimbleServer, params: types.DidOpenTextDocumentParams) -> None:
+        document = params.text_document
+        ls.workspace_context.opened(document.uri, document.text, ls.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        document = ls.workspace.text_documents.get(uri)
+        if document is not None:
+            line = first_changed_line(params.content_changes)
+            ls.workspace_context.changed(uri, document.source, line, ls.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: FimbleServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.workspace_context.closed(params.text_document.uri, ls.settings)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -230,8 +268,28 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FimbleServer, params: None) -> None:
         ls.worker.shutdown()
+        ls.workspace_context.shutdown()
 
     return server
+
+
+def workspace_folder_uris(params: types.InitializeParams) -> list[str]:
+    """The workspace folders an editor opened (the only places context is read from)."""
+    if params.workspace_folders:
+        return [folder.uri for folder in params.workspace_folders]
+    if params.root_uri:
+        return [params.root_uri]
+    return []
+
+
+def first_changed_line(changes: Sequence[types.TextDocumentContentChangeEvent]) -> int | None:
+    """The first line an edit touched (None for whole-document replacements)."""
+    lines = [
+        change.range.start.line
+        for change in changes
+        if isinstance(change, types.TextDocumentContentChangePartial)
+    ]
+    return min(lines) if lines else None
 
 
 async def load_with_progress(ls: FimbleServer) -> None:

@@ -13,10 +13,21 @@ import threading
 from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
-from engines.completion_engine import CompletionEngine, FimRequest
+from engines.completion_engine import CompletionEngine, ContextSnippet, FimRequest
 from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
+MIN_PREFIX_TOKENS = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossFileRequest:
+    """Where the document is and the code from other files chosen for it (and its cost)."""
+
+    file_path: str = ""
+    repo_name: str = ""
+    snippets: tuple[ContextSnippet, ...] = ()
+    tokens: int = 0
 # Measured on HumanEval (every 10th single-line, every 50th multi-line task): 0.25 stops
 # early without costing a task; 0.1 cut 8 of 117 multi-line tasks short.
 END_PROBABILITY = 0.25
@@ -59,8 +70,14 @@ def suggest(
     settings: Settings,
     cancel: threading.Event,
     on_text: Callable[[str], None] | None = None,
+    cross_file: CrossFileRequest | None = None,
 ) -> Suggestion | None:
     """The suggestion at `offset`, or None where nothing sensible fits."""
+    cross_file = cross_file or CrossFileRequest()
+    if cross_file.tokens:
+        # Code from other files comes out of the prefix budget: the prompt stays as long.
+        reduced = max(MIN_PREFIX_TOKENS, settings.prefix_tokens - cross_file.tokens)
+        settings = dataclasses.replace(settings, prefix_tokens=reduced)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
@@ -78,6 +95,9 @@ def suggest(
             max_tokens,
             heal_last_token=heal,
             end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
+            file_path=cross_file.file_path,
+            snippets=cross_file.snippets,
+            repo_name=cross_file.repo_name,
         )
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)

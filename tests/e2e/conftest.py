@@ -49,6 +49,7 @@ async def start_server() -> AsyncIterator[StartServer]:
         encodings: list[str] | None = None,
         progress: bool = True,
         env: dict[str, str] | None = None,
+        root_uri: str | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env)
         client = await config.start()
@@ -58,7 +59,7 @@ async def start_server() -> AsyncIterator[StartServer]:
             types.InitializeParams(
                 capabilities=editor_capabilities(encodings, progress),
                 initialization_options=initialization_options,
-                root_uri=ROOT.as_uri(),
+                root_uri=root_uri or ROOT.as_uri(),
             )
         )
         return client

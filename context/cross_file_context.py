@@ -59,7 +59,9 @@ def choose_snippets(
     count_tokens: TokenCount,
 ) -> list[ChosenSnippet]:
     """Fill the budget by source shares (leftovers go to the others), then order by path."""
-    enabled = {name: share for name, share in options.shares.items() if share > 0 and ranked.get(name)}
+    enabled = {
+        name: share for name, share in options.shares.items() if share > 0 and ranked.get(name)
+    }
     total_share = sum(enabled.values())
     if not total_share or options.budget_tokens <= 0:
         return []
@@ -218,12 +220,20 @@ class CrossFileContext:
     def _relative(self, path: Path) -> str:
         return self.scope.relative(path) or path.name
 
-    def definitions(self, path: Path, text: str, offset: int, language_id: str) -> list[RankedSnippet]:
+    def definitions(
+        self, path: Path, text: str, offset: int, language_id: str
+    ) -> list[RankedSnippet]:
         cursor_line = text.count("\n", 0, offset)
         uses = _uses(text)
         ranked: list[RankedSnippet] = []
         files = imported_files(
-            text, language_id, path, self.scope.roots, self._exists, self._list_directory, self._read
+            text,
+            language_id,
+            path,
+            self.scope.roots,
+            self._exists,
+            self._list_directory,
+            self._read,
         )
         for imported in files:
             for entry in self._outline(imported.path):
@@ -234,7 +244,9 @@ class CrossFileContext:
                 distance = min((abs(line - cursor_line) for line in used_lines), default=1000)
                 score = 1.0 / (1.0 + distance / 10.0) + (0.5 if named else 0.0)
                 ranked.append(
-                    RankedSnippet("definitions", self._relative(imported.path), entry.line, entry.text, score)
+                    RankedSnippet(
+                        "definitions", self._relative(imported.path), entry.line, entry.text, score
+                    )
                 )
         ranked.sort(key=lambda item: -item.score)
         return ranked
@@ -250,7 +262,13 @@ class CrossFileContext:
     def similar_code(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
         found = self.similar.most_similar(query_text(text, offset), excluding=path)
         return [
-            RankedSnippet("similar", self._relative(s.window.path), s.window.first_line, s.window.text, s.score)
+            RankedSnippet(
+                "similar",
+                self._relative(s.window.path),
+                s.window.first_line,
+                s.window.text,
+                s.score,
+            )
             for s in found
             if s.score > 0.05 and self.scope.allows(s.window.path)
         ]

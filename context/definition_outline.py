@@ -97,7 +97,7 @@ def _function_outline(node: Node, data: bytes, python: bool) -> str:
     signature = _text(data, start, body.start_byte).rstrip()
     if python:
         indent = _text(data, _line_start(data, body.start_byte), body.start_byte)
-        if not indent.strip() == "" or not indent:
+        if indent.strip() or not indent:
             indent = " " * (len(signature) - len(signature.lstrip()) + 4)
         docstring = _python_docstring(body, data)
         return f"{signature}\n{docstring or indent + '...'}"
@@ -117,9 +117,15 @@ def _member_outlines(body: Node, data: bytes, python: bool) -> list[str]:
                 text = _text(data, _line_start(data, child.start_byte), child.end_byte)
                 if text.count("\n") < 3:
                     members.append(text)
-        elif child.type in { "field_declaration", "public_field_definition",
-                            "property_signature", "field_definition", "associated_type",
-                            "const_item", "type_item"}:
+        elif child.type in {
+            "field_declaration",
+            "public_field_definition",
+            "property_signature",
+            "field_definition",
+            "associated_type",
+            "const_item",
+            "type_item",
+        }:
             text = _text(data, _line_start(data, child.start_byte), child.end_byte)
             if text.count("\n") < 3:
                 members.append(text)
@@ -165,8 +171,13 @@ def _names(node: Node) -> tuple[str, ...]:
         return (name.text.decode("utf-8", errors="replace"),)
     found: list[str] = []
     for child in node.named_children:
-        if child.type in {"type_spec", "variable_declarator", "const_spec", "var_spec",
-                          "type_alias"}:
+        if child.type in {
+            "type_spec",
+            "variable_declarator",
+            "const_spec",
+            "var_spec",
+            "type_alias",
+        }:
             inner = child.child_by_field_name("name")
             if inner is not None and inner.text is not None:
                 found.append(inner.text.decode("utf-8", errors="replace"))
@@ -215,4 +226,10 @@ def outline(text: str, language_id: str) -> list[OutlineEntry]:
         entry = _entry(node, tree.data, python)
         if entry is not None and entry.names:
             entries.append(entry)
-    return entries
+
+    # Overloads and redefinitions: the last one is what callers get.
+    def key(entry: OutlineEntry) -> tuple[tuple[str, ...], str]:
+        return entry.names, entry.text[: max(0, entry.text.find(entry.names[0]))].strip()
+
+    last = {key(entry): index for index, entry in enumerate(entries)}
+    return [entry for index, entry in enumerate(entries) if last[key(entry)] == index]

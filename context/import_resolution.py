@@ -104,8 +104,8 @@ def _python_imports(
     found: list[ImportedFile] = []
     for node in _walk(root_node, frozenset({"import_statement", "import_from_statement"})):
         if node.type == "import_statement":
-            for name in node.children_by_field_name("name"):
-                dotted = _node_text(name.child_by_field_name("name") or name)
+            for name_node in node.children_by_field_name("name"):
+                dotted = _node_text(name_node.child_by_field_name("name") or name_node)
                 path = _python_module(dotted, 0, current, roots, exists)
                 if path is not None:
                     found.append(ImportedFile(path))
@@ -119,8 +119,8 @@ def _python_imports(
             for item in node.children_by_field_name("name")
         ]
         path = _python_module(dotted, level, current, roots, exists)
-        for name in names:
-            sub = f"{dotted}.{name}" if dotted else name
+        for imported_name in names:
+            sub = f"{dotted}.{imported_name}" if dotted else imported_name
             submodule = _python_module(sub, level, current, roots, exists)
             if submodule is not None:
                 found.append(ImportedFile(submodule))
@@ -153,7 +153,9 @@ def _js_names(node: Node) -> frozenset[str]:
 
 def _js_imports(root_node: Node, current: Path, exists: FileExists) -> list[ImportedFile]:
     found: list[ImportedFile] = []
-    for node in _walk(root_node, frozenset({"import_statement", "export_statement", "call_expression"})):
+    for node in _walk(
+        root_node, frozenset({"import_statement", "export_statement", "call_expression"})
+    ):
         if node.type == "call_expression":
             function = node.child_by_field_name("function")
             arguments = node.child_by_field_name("arguments")
@@ -169,7 +171,9 @@ def _js_imports(root_node: Node, current: Path, exists: FileExists) -> list[Impo
             if maybe is None:
                 continue
             source = maybe
-            clause = [c for c in node.named_children if c.type in {"import_clause", "export_clause"}]
+            clause = [
+                c for c in node.named_children if c.type in {"import_clause", "export_clause"}
+            ]
             names = _js_names(clause[0]) if clause else frozenset()
         path = _js_module(_node_text(source).strip("'\"`"), current, exists)
         if path is not None:
@@ -180,7 +184,9 @@ def _js_imports(root_node: Node, current: Path, exists: FileExists) -> list[Impo
 # Go
 
 
-def _go_module(current: Path, roots: tuple[Path, ...], read: Callable[[Path], str | None]) -> tuple[Path, str] | None:
+def _go_module(
+    current: Path, roots: tuple[Path, ...], read: Callable[[Path], str | None]
+) -> tuple[Path, str] | None:
     directory = current.parent
     while True:
         text = read(directory / "go.mod")
@@ -228,14 +234,20 @@ def _go_imports(
 def _rust_crate_src(current: Path, roots: tuple[Path, ...], exists: FileExists) -> Path | None:
     directory = current.parent
     while True:
-        if exists(directory / "Cargo.toml") or exists(directory / "lib.rs") or exists(directory / "main.rs"):
+        if (
+            exists(directory / "Cargo.toml")
+            or exists(directory / "lib.rs")
+            or exists(directory / "main.rs")
+        ):
             return directory / "src" if exists(directory / "Cargo.toml") else directory
         if directory in roots or directory.parent == directory:
             return None
         directory = directory.parent
 
 
-def _rust_module_file(directory: Path, segments: list[str], exists: FileExists) -> tuple[Path, int] | None:
+def _rust_module_file(
+    directory: Path, segments: list[str], exists: FileExists
+) -> tuple[Path, int] | None:
     """The deepest module file for a path; returns it and how many segments it consumed."""
     for used in range(len(segments), 0, -1):
         target = directory.joinpath(*segments[:used])
@@ -266,14 +278,20 @@ def _rust_use_paths(text: str) -> list[list[str]]:
     return paths
 
 
-def _rust_imports(root_node: Node, current: Path, roots: tuple[Path, ...], exists: FileExists) -> list[ImportedFile]:
+def _rust_imports(
+    root_node: Node, current: Path, roots: tuple[Path, ...], exists: FileExists
+) -> list[ImportedFile]:
     found: list[ImportedFile] = []
     src = _rust_crate_src(current, roots, exists)
     for node in _walk(root_node, frozenset({"use_declaration", "mod_item"})):
         if node.type == "mod_item":
             if node.child_by_field_name("body") is None:
                 name = _node_text(node.child_by_field_name("name"))
-                base = current.parent if current.name in {"lib.rs", "main.rs", "mod.rs"} else current.with_suffix("")
+                base = (
+                    current.parent
+                    if current.name in {"lib.rs", "main.rs", "mod.rs"}
+                    else current.with_suffix("")
+                )
                 path = _rust_module_file(base, [name], exists)
                 if path is not None:
                     found.append(ImportedFile(path[0]))
@@ -286,11 +304,15 @@ def _rust_imports(root_node: Node, current: Path, roots: tuple[Path, ...], exist
             if head == "crate" and src is not None:
                 base = src
             elif head == "super":
-                base = current.parent if current.name == "mod.rs" else current.parent
+                base = current.parent.parent if current.name == "mod.rs" else current.parent
                 while rest and rest[0] == "super":
                     base, rest = base.parent, rest[1:]
             elif head == "self":
-                base = current.parent if current.name in {"mod.rs", "lib.rs", "main.rs"} else current.with_suffix("")
+                base = (
+                    current.parent
+                    if current.name in {"mod.rs", "lib.rs", "main.rs"}
+                    else current.with_suffix("")
+                )
             else:
                 continue
             resolved = _rust_module_file(base, rest, exists)
@@ -300,9 +322,8 @@ def _rust_imports(root_node: Node, current: Path, roots: tuple[Path, ...], exist
                         resolved = (base / name, 0)
                         break
             if resolved is not None:
-                path, used = resolved
-                names = frozenset(rest[used:]) - {"self", "*"}
-                found.append(ImportedFile(path, names))
+                module_file, used = resolved
+                found.append(ImportedFile(module_file, frozenset(rest[used:]) - {"self", "*"}))
     return found
 
 

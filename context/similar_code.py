@@ -19,8 +19,19 @@ QUERY_LINES = 16
 MAX_WINDOWS = 50_000
 
 
+# Keywords of the languages fimble parses: shared by all code, they say nothing of similarity.
+_KEYWORD_TEXT = (
+    "and as assert async await break case catch class const continue def default defer del "
+    "do elif else enum except export extends false False finally fn for from func function go "
+    "if impl import in interface is lambda let loop match mod mut new nil none None nonlocal "
+    "not null or package pass pub raise return self Self static struct super switch this "
+    "throw true True try type typeof use var void where while with yield"
+)
+KEYWORDS = frozenset(_KEYWORD_TEXT.split())
+
+
 def identifiers(text: str) -> frozenset[str]:
-    return frozenset(IDENTIFIER.findall(text))
+    return frozenset(IDENTIFIER.findall(text)) - KEYWORDS
 
 
 @dataclass(frozen=True)

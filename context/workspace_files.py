@@ -53,8 +53,24 @@ DEFAULT_DENY: tuple[str, ...] = (
     ".kube/config",
 )
 SKIPPED_DIRECTORIES = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache",
-     ".ruff_cache", ".pytest_cache", ".tox", "target", "dist", "build", ".idea", ".vscode"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        "target",
+        "dist",
+        "build",
+        ".idea",
+        ".vscode",
+    }
 )
 BINARY_SNIFF_BYTES = 8192
 
@@ -65,8 +81,8 @@ class ScopeLimits:
     max_files: int = 5_000
 
 
-def _spec(patterns: Sequence[str]) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+def _spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 class WorkspaceScope:
@@ -81,7 +97,7 @@ class WorkspaceScope:
         self.roots = tuple(root.resolve() for root in roots)
         self.limits = limits
         self._deny = _spec([*DEFAULT_DENY, *exclude])
-        self._ignores: dict[Path, pathspec.PathSpec | None] = {}
+        self._ignores: dict[Path, pathspec.GitIgnoreSpec | None] = {}
 
     def root_of(self, path: Path) -> Path | None:
         for root in self.roots:
@@ -97,13 +113,15 @@ class WorkspaceScope:
             return None
         return resolved.relative_to(root).as_posix()
 
-    def _gitignore(self, directory: Path) -> pathspec.PathSpec | None:
+    def _gitignore(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._ignores:
             ignore_file = directory / ".gitignore"
             spec = None
             if ignore_file.is_file():
                 try:
-                    spec = _spec(ignore_file.read_text(encoding="utf-8", errors="replace").splitlines())
+                    spec = _spec(
+                        ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                    )
                 except OSError:
                     spec = None
             self._ignores[directory] = spec

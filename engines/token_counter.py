@@ -28,10 +28,27 @@ PRE_TOKENIZER_PATTERNS: dict[str, str] = {"qwen2": _QWEN2_PATTERN}
 
 _NORMAL, _USER_DEFINED = 1, 4
 _WANTED_KEYS = frozenset(
-    {"tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type"}
+    {
+        "tokenizer.ggml.model",
+        "tokenizer.ggml.pre",
+        "tokenizer.ggml.tokens",
+        "tokenizer.ggml.token_type",
+    }
 )
 # GGUF value types: fixed-size scalars by type id (struct format), 8 string, 9 array.
-_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
 
 
 class VocabularyNotConvertible(Exception):

@@ -58,8 +58,12 @@ class WorkspaceContext:
         self._folders = tuple(path for uri in uris if (path := path_of_uri(uri)) is not None)
 
     def _ensure(self, settings: Settings) -> CrossFileContext:
-        key = (self._folders, settings.context_exclude, settings.context_max_files,
-               settings.context_max_file_bytes)
+        key = (
+            self._folders,
+            settings.context_exclude,
+            settings.context_max_files,
+            settings.context_max_file_bytes,
+        )
         if self._context is None or key != self._scope_key:
             scope = WorkspaceScope(
                 self._folders,
@@ -124,7 +128,12 @@ class WorkspaceContext:
         return counter
 
     async def request(
-        self, uri: str, text: str, offset: int, language_id: str, settings: Settings,
+        self,
+        uri: str,
+        text: str,
+        offset: int,
+        language_id: str,
+        settings: Settings,
         engine: CompletionEngine,
     ) -> CrossFileRequest:
         """The file path and snippets for a completion request (empty when context is off)."""

@@ -18,12 +18,12 @@ def lerp_backwards_zq(fraction, stop, origin):
     return origin + (stop - origin) * fraction
 '''
 
-MAIN = '''from shapes.helpers import lerp_backwards_zq
+MAIN = """from shapes.helpers import lerp_backwards_zq
 
 
 def midpoint(left, right):
     return lerp_backwards_zq(
-'''
+"""
 
 
 async def _complete(start_server: StartServer, workspace: Path, context_tokens: int) -> str:

@@ -218,51 +218,67 @@ def neighbours(hole: Hole, count: int = 3) -> list[Path]:
     return [siblings[(start + i) % len(siblings)] for i in range(min(count, len(siblings)))]
 
 
-async def run_config(
-    name: str, options: dict[str, Any], workspace: Path, holes: list[Hole]
-) -> dict[str, Any]:
-    session = Session(workspace, options)
-    await session.start()
+async def ask(session: Session, hole: Hole) -> tuple[str, float]:
+    """One hole as an editor would meet it: neighbours open and touched, then the request."""
+    others = neighbours(hole)
+    for other in others:
+        text = other.read_text(encoding="utf-8")
+        session.open(other, text)
+        session.touch(other, text, random.Random(str(other)).randrange(text.count("\n") + 1))
+    session.open(hole.path, hole.text)
     try:
-        warm = workspace / "warm_up.py"
-        session.open(warm, "def add(a, b):\n    return \n")
-        await session.complete(warm, 1, 11)
-        session.close(warm)
-        await asyncio.sleep(5)  # background indexing of the workspace
-        exact, similarity, latencies = [], [], []
-        for index, hole in enumerate(holes):
-            others = neighbours(hole)
-            for other in others:
-                text = other.read_text(encoding="utf-8")
-                session.open(other, text)
-                session.touch(
-                    other, text, random.Random(str(other)).randrange(text.count("\n") + 1)
-                )
-            session.open(hole.path, hole.text)
-            completion, latency = await session.complete(hole.path, hole.line, len(hole.indent))
-            session.close(hole.path)
-            for other in others:
-                session.close(other)
-            got = completion.split("\n")[0].strip()
-            exact.append(got == hole.expected)
-            similarity.append(edit_similarity(got, hole.expected))
-            latencies.append(latency)
-            print(
-                f"  [{name}] {index + 1}/{len(holes)} {'ok ' if exact[-1] else 'no '} "
-                f"{latency:5.1f}s",
-                file=sys.stderr,
-                flush=True,
-            )
+        return await session.complete(hole.path, hole.line, len(hole.indent))
     finally:
-        await session.stop()
-    latencies.sort()
-    return {
-        "config": name,
-        "exact": 100.0 * sum(exact) / len(exact),
-        "similarity": 100.0 * statistics.mean(similarity),
-        "p50": statistics.median(latencies),
-        "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
-    }
+        session.close(hole.path)
+        for other in others:
+            session.close(other)
+
+
+async def run_configs(
+    configs: dict[str, dict[str, Any]], workspace: Path, holes: list[Hole]
+) -> list[dict[str, Any]]:
+    """All configurations side by side, one server each, interleaved hole by hole (the
+    machine's load then weighs on every configuration alike)."""
+    sessions = {name: Session(workspace, options) for name, options in configs.items()}
+    results: dict[str, list[tuple[bool, float, float]]] = {name: [] for name in configs}
+    try:
+        for session in sessions.values():
+            await session.start()
+            warm = workspace / "warm_up.py"
+            session.open(warm, "def add(a, b):\n    return \n")
+            await session.complete(warm, 1, 11)
+            session.close(warm)
+        await asyncio.sleep(5)  # background indexing of the workspace
+        names = list(configs)
+        for index, hole in enumerate(holes):
+            order = names[index % len(names) :] + names[: index % len(names)]
+            for name in order:
+                completion, latency = await ask(sessions[name], hole)
+                got = completion.split("\n")[0].strip()
+                exact = got == hole.expected
+                results[name].append((exact, edit_similarity(got, hole.expected), latency))
+                print(
+                    f"  {index + 1}/{len(holes)} [{name}] {'ok ' if exact else 'no '} "
+                    f"{latency:5.1f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        for session in sessions.values():
+            await session.stop()
+    rows = []
+    for name, outcomes in results.items():
+        latencies = sorted(latency for _, _, latency in outcomes)
+        rows.append(
+            {
+                "config": name,
+                "exact": 100.0 * sum(exact for exact, _, _ in outcomes) / len(outcomes),
+                "similarity": 100.0 * statistics.mean(sim for _, sim, _ in outcomes),
+                "p50": statistics.median(latencies),
+                "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+            }
+        )
+    return rows
 
 
 def build_workspace(target: Path) -> list[str]:
@@ -316,10 +332,8 @@ async def main() -> None:
         print(
             f"packages: {', '.join(packages)}; holes: {len(holes)} (seed {args.seed})", flush=True
         )
-        rows = []
-        for name in args.configs.split(","):
-            options = {**common, **CONFIGS[name]}
-            rows.append(await run_config(name, options, workspace, holes))
+        configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
+        rows = await run_configs(configs, workspace, holes)
         base = rows[0]
         print("\n| context | exact match | edit similarity | p50 latency | p95 latency |")
         print("|---|---|---|---|---|")

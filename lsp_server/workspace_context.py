@@ -147,7 +147,8 @@ class WorkspaceContext:
             relative = context.scope.relative(path) or path.name
             root = context.scope.root_of(path)
             repo_name = root.name if root is not None else ""
-            if options.budget_tokens <= 0:
+            if options.budget_tokens <= 0 or root is None:
+                # A document outside every workspace folder belongs to no repository.
                 return CrossFileRequest(relative, repo_name)
             context.view(path, text, text.count("\n", 0, offset))
             count = self._counter(engine)

@@ -259,10 +259,17 @@ async def run_configs(
                 results[name].append((exact, edit_similarity(got, hole.expected), latency))
                 print(
                     f"  {index + 1}/{len(holes)} [{name}] {'ok ' if exact else 'no '} "
-                    f"{latency:5.1f}s",
+                    f"sim {results[name][-1][1]:.2f} {latency:5.1f}s",
                     file=sys.stderr,
                     flush=True,
                 )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Stopped early: report the holes every configuration has answered.
+        done = min(len(outcomes) for outcomes in results.values())
+        print(f"stopped after {done} holes", file=sys.stderr, flush=True)
+        results = {name: outcomes[:done] for name, outcomes in results.items()}
+        if not done:
+            raise
     finally:
         for session in sessions.values():
             await session.stop()

@@ -39,6 +39,7 @@ class FimRequest:
     snippets: tuple[ContextSnippet, ...] = ()
     # Which document the prompt belongs to: each keeps its own sequence in the KV cache.
     document: str = ""
+    repo_name: str = ""  # the workspace folder's name, for repository-level prompts
 
 
 @dataclass

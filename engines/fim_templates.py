@@ -7,8 +7,11 @@ marker string cannot inject control tokens (user text is tokenized with special 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from engines.completion_engine import ContextSnippet
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,9 @@ class FimTemplate:
     middle_marker: str
     stop_markers: tuple[str, ...] = ()
     suffix_first: bool = False
+    # Repository-level markers: `<repo>name\n<sep>path\ncontent...<sep>current\n<prefix>...`.
+    repo_name_marker: str = ""
+    file_sep_marker: str = ""
 
 
 FIM_TEMPLATES: tuple[FimTemplate, ...] = (
@@ -39,6 +45,8 @@ FIM_TEMPLATES: tuple[FimTemplate, ...] = (
             "<|fim_middle|>",
             "<|im_end|>",
         ),
+        repo_name_marker="<|repo_name|>",
+        file_sep_marker="<|file_sep|>",
     ),
     FimTemplate(
         "deepseek",
@@ -53,6 +61,8 @@ FIM_TEMPLATES: tuple[FimTemplate, ...] = (
         "<fim_suffix>",
         "<fim_middle>",
         ("<|endoftext|>", "<fim_pad>", "<file_sep>", "<repo_name>", "<fim_prefix>"),
+        repo_name_marker="<repo_name>",
+        file_sep_marker="<file_sep>",
     ),
     FimTemplate("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>", "<EOT>")),
     # Codestral has no middle marker: generation starts right after the prefix.
@@ -79,12 +89,43 @@ class ResolvedFimTemplate:
     middle_id: int | None
     stop_ids: frozenset[int]
     suffix_first: bool = False
+    repo_name_id: int | None = None
+    file_sep_id: int | None = None
+
+    @property
+    def has_repo_tokens(self) -> bool:
+        return self.repo_name_id is not None and self.file_sep_id is not None
+
+    def repo_head(
+        self,
+        repo_name: str,
+        snippets: Sequence[ContextSnippet],
+        file_path: str,
+        tokenize: Callable[[str], list[int]],
+    ) -> list[int]:
+        """Other files ahead of the current one, in the repository-level format.
+
+        Empty without snippets or repository tokens (then see `path_comment_block`).
+        """
+        if not snippets or self.repo_name_id is None or self.file_sep_id is None:
+            return []
+        head = [self.repo_name_id, *tokenize(f"{repo_name or 'workspace'}\n")]
+        for snippet in snippets:
+            text = snippet.text if snippet.text.endswith("\n") else snippet.text + "\n"
+            head += [self.file_sep_id, *tokenize(f"{snippet.path}\n{text}")]
+        head += [self.file_sep_id, *tokenize(f"{file_path or 'untitled'}\n")]
+        return head
 
     def prompt(
-        self, prefix_ids: Sequence[int], suffix_ids: Sequence[int], bos_id: int | None = None
+        self,
+        prefix_ids: Sequence[int],
+        suffix_ids: Sequence[int],
+        bos_id: int | None = None,
+        head: Sequence[int] = (),
     ) -> list[int]:
         """The token sequence after which the model writes the middle."""
         start = [bos_id] if bos_id is not None else []
+        start += head
         end = [self.middle_id] if self.middle_id is not None else []
         if self.suffix_first:
             return [*start, self.suffix_id, *suffix_ids, self.prefix_id, *prefix_ids, *end]
@@ -98,8 +139,17 @@ def _bind(template: FimTemplate, lookup: SpecialTokenLookup) -> ResolvedFimTempl
     if prefix_id is None or suffix_id is None or (template.middle_marker and middle_id is None):
         return None
     stop_ids = {token for marker in template.stop_markers if (token := lookup(marker)) is not None}
+    repo_name_id = lookup(template.repo_name_marker) if template.repo_name_marker else None
+    file_sep_id = lookup(template.file_sep_marker) if template.file_sep_marker else None
     return ResolvedFimTemplate(
-        template.name, prefix_id, suffix_id, middle_id, frozenset(stop_ids), template.suffix_first
+        template.name,
+        prefix_id,
+        suffix_id,
+        middle_id,
+        frozenset(stop_ids),
+        template.suffix_first,
+        repo_name_id,
+        file_sep_id,
     )
 
 
@@ -148,6 +198,8 @@ def _with_end_ids(bound: ResolvedFimTemplate, end_ids: frozenset[int]) -> Resolv
         bound.middle_id,
         bound.stop_ids | end_ids,
         bound.suffix_first,
+        bound.repo_name_id,
+        bound.file_sep_id,
     )
 
 
@@ -195,3 +247,32 @@ def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
     if template.suffix_first:
         return f"{suf.lstrip()}{suffix}{pre}{prefix}{mid}"
     return f"{pre}{prefix}{suf}{suffix}{mid}"
+
+
+_HASH_COMMENT_EXTENSIONS = frozenset({".py", ".rb", ".sh", ".pl", ".r", ".yaml", ".yml", ".toml"})
+_DASH_COMMENT_EXTENSIONS = frozenset({".lua", ".sql", ".hs"})
+
+
+def line_comment_for_path(path: str) -> str:
+    """The line comment marker of a file's language, from its extension ("//" by default)."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in _HASH_COMMENT_EXTENSIONS:
+        return "#"
+    if extension in _DASH_COMMENT_EXTENSIONS:
+        return "--"
+    return "//"
+
+
+def path_comment_block(snippets: Sequence[ContextSnippet], file_path: str) -> str:
+    """Other files as comments in the current file's syntax, for models without repo tokens."""
+    if not snippets:
+        return ""
+    mark = line_comment_for_path(file_path)
+    lines: list[str] = []
+    for snippet in snippets:
+        lines.append(f"{mark} Path: {snippet.path}")
+        lines.extend(f"{mark} {line}".rstrip() for line in snippet.text.splitlines())
+        lines.append(mark)
+    if file_path:
+        lines.append(f"{mark} Path: {file_path}")
+    return "\n".join(lines) + "\n"

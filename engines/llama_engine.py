@@ -25,7 +25,7 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from engines.fim_templates import ResolvedFimTemplate, resolve_fim_template
+from engines.fim_templates import ResolvedFimTemplate, path_comment_block, resolve_fim_template
 from engines.line_tokens import LineTokenizer
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
@@ -138,7 +138,13 @@ class LlamaEngine:
 
     def _prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
         """The prompt's token ids, and the bytes a healed last token must start with."""
-        prefix_ids = self._tokenize(request.prefix)
+        head = self._template.repo_head(
+            request.repo_name, request.snippets, request.file_path, self._tokenize
+        )
+        prefix = request.prefix
+        if request.snippets and not self._template.has_repo_tokens:
+            prefix = path_comment_block(request.snippets, request.file_path) + prefix
+        prefix_ids = self._tokenize(prefix)
         suffix_ids = self._tokenize(request.suffix)
         required = b""
         if request.heal_last_token and prefix_ids:
@@ -146,8 +152,11 @@ class LlamaEngine:
             if last and b"\n" not in last:
                 prefix_ids.pop()
                 required = last
-        self._fit(prefix_ids, suffix_ids, request.max_tokens)
-        return self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id()), required
+        if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
+            head = []  # context from other files never crowds out the current file
+        self._fit(prefix_ids, suffix_ids, request.max_tokens + len(head))
+        prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id(), head)
+        return prompt, required
 
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Bring the KV cache to the request's prompt now, so that asking costs little."""

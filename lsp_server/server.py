@@ -46,7 +46,8 @@ from lsp_server.request_log import (
 )
 from lsp_server.settings import Settings, parse_settings
 from lsp_server.suggestion_memory import SuggestionMemory
-from lsp_server.suggestion_pipeline import prefill, suggest
+from lsp_server.suggestion_pipeline import CrossFileRequest, prefill, suggest
+from lsp_server.workspace_context import WorkspaceContext
 
 logger = logging.getLogger(__name__)
 _progress_tokens = itertools.count(1)
@@ -78,6 +79,7 @@ class FimbleServer(LanguageServer):
         self.memory = SuggestionMemory()
         self._idle: dict[str, asyncio.TimerHandle] = {}
         self.requests = RequestLog()
+        self.workspace_context = WorkspaceContext()
 
     def report_server_error(self, error: Exception, source: object) -> None:
         logger.error("internal error: %s", type(error).__name__)
@@ -189,7 +191,12 @@ class FimbleServer(LanguageServer):
         engine = await self.loaded_engine()
         if cursor is None or engine is None:
             return
-        job = partial(_prefill_job, uri=uri, cursor=cursor, settings=self.settings)
+        cross_file = await self.workspace_context.request(
+            uri, cursor.text, cursor.offset, cursor.language_id, self.settings, engine
+        )
+        job = partial(
+            _prefill_job, uri=uri, cursor=cursor, settings=self.settings, cross_file=cross_file
+        )
         cancel = self.supersede(uri)
         try:
             await self.worker.run(job, engine, cancel)
@@ -220,12 +227,16 @@ class FimbleServer(LanguageServer):
         engine = await self.loaded_engine()
         if engine is None or self.version_of(uri) != version:
             return None
+        cross_file = await self.workspace_context.request(
+            uri, cursor.text, cursor.offset, cursor.language_id, self.settings, engine
+        )
         job = partial(
             _suggest_job,
             uri=uri,
             cursor=cursor,
             settings=self.settings,
             on_cancel=partial(self.requests.record, CANCELLED, started=started),
+            cross_file=cross_file,
         )
         cancel = self.supersede(uri)
         try:
@@ -264,6 +275,7 @@ def _suggest_job(
     cursor: Cursor,
     settings: Settings,
     on_cancel: Callable[[GenerationStats | None], None],
+    cross_file: CrossFileRequest | None = None,
 ) -> tuple[Suggestion | None, GenerationStats]:
     """On the worker thread: the suggestion and what it cost (recorded here if cancelled)."""
     if cancel.is_set():
@@ -278,6 +290,7 @@ def _suggest_job(
             settings,
             cancel,
             document=uri,
+            cross_file=cross_file,
         )
     except CompletionCancelled:
         on_cancel(dataclasses.replace(engine.last_stats))
@@ -292,10 +305,18 @@ def _prefill_job(
     uri: str,
     cursor: Cursor,
     settings: Settings,
+    cross_file: CrossFileRequest,
 ) -> None:
     if not cancel.is_set():
         prefill(
-            engine, cursor.text, cursor.offset, cursor.language_id, settings, cancel, document=uri
+            engine,
+            cursor.text,
+            cursor.offset,
+            cursor.language_id,
+            settings,
+            cancel,
+            document=uri,
+            cross_file=cross_file,
         )
 
 
@@ -333,10 +354,31 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: FimbleServer, params: types.InitializeParams) -> None:
         ls.apply_settings(params.initialization_options)
+        ls.workspace_context.set_folders(workspace_folder_uris(params))
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FimbleServer, params: types.InitializedParams) -> None:
+        ls.workspace_context.start_indexing(ls.settings)
         await load_with_progress(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: FimbleServer, params: types.DidOpenTextDocumentParams) -> None:
+        document = params.text_document
+        ls.workspace_context.opened(document.uri, document.text, ls.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.drop_stale(uri)
+        ls.edited(uri, params.content_changes)
+        document = ls.workspace.text_documents.get(uri)
+        if document is not None:
+            line = first_changed_line(params.content_changes)
+            ls.workspace_context.changed(uri, document.source, line, ls.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: FimbleServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.workspace_context.closed(params.text_document.uri, ls.settings)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -346,11 +388,6 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         ls.apply_settings(params.settings)
         if engine_key(ls.settings) != before:
             await load_with_progress(ls)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.drop_stale(params.text_document.uri)
-        ls.edited(params.text_document.uri, params.content_changes)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -388,8 +425,28 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FimbleServer, params: None) -> None:
         ls.worker.shutdown()
+        ls.workspace_context.shutdown()
 
     return server
+
+
+def workspace_folder_uris(params: types.InitializeParams) -> list[str]:
+    """The workspace folders an editor opened (the only places context is read from)."""
+    if params.workspace_folders:
+        return [folder.uri for folder in params.workspace_folders]
+    if params.root_uri:
+        return [params.root_uri]
+    return []
+
+
+def first_changed_line(changes: Sequence[types.TextDocumentContentChangeEvent]) -> int | None:
+    """The first line an edit touched (None for whole-document replacements)."""
+    lines = [
+        change.range.start.line
+        for change in changes
+        if isinstance(change, types.TextDocumentContentChangePartial)
+    ]
+    return min(lines) if lines else None
 
 
 async def load_with_progress(ls: FimbleServer) -> None:

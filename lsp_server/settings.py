@@ -121,6 +121,48 @@ class Settings:
         ),
     )
 
+    context_tokens: int = field(
+        default=384,
+        metadata=_describe(
+            "Token budget for code from other files (definitions the file imports, recent "
+            "edits, similar code), taken out of prefixTokens. 0: no cross-file context."
+        ),
+    )
+    context_definitions: int = field(
+        default=60,
+        metadata=_describe(
+            "Share (percent) of contextTokens for outlines of definitions the current file "
+            "imports and uses. 0: off."
+        ),
+    )
+    context_recent: int = field(
+        default=15,
+        metadata=_describe(
+            "Share (percent) of contextTokens for regions of other open documents recently "
+            "edited or viewed. 0: off."
+        ),
+    )
+    context_similar: int = field(
+        default=25,
+        metadata=_describe(
+            "Share (percent) of contextTokens for code similar to the lines above the cursor "
+            "(workspace files and open documents). 0: off."
+        ),
+    )
+    context_exclude: tuple[str, ...] = field(
+        default=(),
+        metadata=_describe(
+            "Gitignore-style globs never read as context, on top of .gitignore and the built-in "
+            "deny list (.env*, keys, certificates, credentials, secrets)."
+        ),
+    )
+    context_max_files: int = field(
+        default=5000, metadata=_describe("Most workspace files indexed for context.")
+    )
+    context_max_file_bytes: int = field(
+        default=200_000, metadata=_describe("Workspace files larger than this are never read.")
+    )
+
     def effective_threads(self) -> int:
         """Threads for decoding one token at a time: one per core this process may use."""
         return self.threads if self.threads > 0 else max(1, len(os.sched_getaffinity(0)))
@@ -141,6 +183,12 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "threads": (0, 512),
     "max_file_bytes": (1024, 1 << 31),
     "remote_timeout": (1, 600),
+    "context_tokens": (0, 16384),
+    "context_definitions": (0, 100),
+    "context_recent": (0, 100),
+    "context_similar": (0, 100),
+    "context_max_files": (0, 1_000_000),
+    "context_max_file_bytes": (1024, 1 << 30),
 }
 ENGINE_KINDS = ("local", "openai", "infill")
 

@@ -13,10 +13,23 @@ import threading
 from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
-from engines.completion_engine import CompletionEngine, FimRequest
+from engines.completion_engine import CompletionEngine, ContextSnippet, FimRequest
 from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
+MIN_PREFIX_TOKENS = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossFileRequest:
+    """Where the document is and the code from other files chosen for it (and its cost)."""
+
+    file_path: str = ""
+    repo_name: str = ""
+    snippets: tuple[ContextSnippet, ...] = ()
+    tokens: int = 0
+
+
 # Measured on HumanEval (every 10th single-line, every 50th multi-line task): 0.25 stops
 # early without costing a task; 0.1 cut 8 of 117 multi-line tasks short.
 END_PROBABILITY = 0.25
@@ -51,7 +64,13 @@ def model_suffix(plan: CompletionPlan) -> str:
     return plan.suffix
 
 
-def fim_request(plan: CompletionPlan, settings: Settings, heal: bool, document: str) -> FimRequest:
+def fim_request(
+    plan: CompletionPlan,
+    settings: Settings,
+    heal: bool,
+    document: str,
+    cross_file: CrossFileRequest,
+) -> FimRequest:
     max_tokens = settings.max_tokens
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
@@ -63,6 +82,9 @@ def fim_request(plan: CompletionPlan, settings: Settings, heal: bool, document: 
         heal_last_token=heal,
         end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
         document=document,
+        file_path=cross_file.file_path,
+        snippets=cross_file.snippets,
+        repo_name=cross_file.repo_name,
     )
 
 
@@ -74,11 +96,22 @@ def prefill(
     settings: Settings,
     cancel: threading.Event,
     document: str,
+    cross_file: CrossFileRequest | None = None,
 ) -> None:
     """Evaluate the prompt a request at `offset` would send, ahead of the request."""
+    cross_file = cross_file or CrossFileRequest()
+    settings = _with_room_for(cross_file, settings)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is not None:
-        engine.prefill(fim_request(plan, settings, True, document), cancel)
+        engine.prefill(fim_request(plan, settings, True, document, cross_file), cancel)
+
+
+def _with_room_for(cross_file: CrossFileRequest, settings: Settings) -> Settings:
+    """Code from other files comes out of the prefix budget: the prompt stays as long."""
+    if not cross_file.tokens:
+        return settings
+    reduced = max(MIN_PREFIX_TOKENS, settings.prefix_tokens - cross_file.tokens)
+    return dataclasses.replace(settings, prefix_tokens=reduced)
 
 
 def suggest(
@@ -90,8 +123,11 @@ def suggest(
     cancel: threading.Event,
     on_text: Callable[[str], None] | None = None,
     document: str = "",
+    cross_file: CrossFileRequest | None = None,
 ) -> Suggestion | None:
     """The suggestion at `offset`, or None where nothing sensible fits."""
+    cross_file = cross_file or CrossFileRequest()
+    settings = _with_room_for(cross_file, settings)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
@@ -99,7 +135,7 @@ def suggest(
     # Token healing first (the prompt's last token is re-chosen by the model); where that
     # answer is unusable, plainly continuing the text is the second opinion.
     for heal in (True, False):
-        request = fim_request(plan, settings, heal, document)
+        request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
         if suggestion is not None or not engine.last_stats.healed:

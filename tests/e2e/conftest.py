@@ -71,6 +71,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         encodings: list[str] | None = None,
         progress: bool = True,
         env: dict[str, str] | None = None,
+        root_uri: str | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
             server_command=SERVER_COMMAND, server_env=audited_env(env, audit_log)
@@ -82,7 +83,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
             types.InitializeParams(
                 capabilities=editor_capabilities(encodings, progress),
                 initialization_options=initialization_options,
-                root_uri=ROOT.as_uri(),
+                root_uri=root_uri or ROOT.as_uri(),
             )
         )
         return client

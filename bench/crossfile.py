@@ -1,0 +1,357 @@
+"""Repository-level benchmark: does code from other files make fimble's completed lines right?
+
+Workspace: copies of real pure-Python packages installed in site-packages (not part of this
+project). Holes: lines that call a name the file imports from another file of the same
+package (resolved the way fimble resolves imports), with the line's code removed (its
+indentation kept) and the rest of the package present in the workspace. Every hole is asked
+through `fimble serve` over LSP, once per configuration: no cross-file context, each source
+alone, all sources. Before each hole the "editor" opens three neighbouring files of the same
+directory and edits one line in each (what the recent-regions source sees). Reported: exact
+match and edit similarity of the completed line, and p50/p95 latency.
+
+    python bench/crossfile.py --holes 16 --prefix-tokens 640 --suffix-tokens 128 \
+        --context-tokens 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from context.definition_outline import outline  # noqa: E402
+from context.import_resolution import imported_files  # noqa: E402
+
+SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
+PACKAGES = ("click", "flask", "h11", "anyio", "docker", "attr", "blinker", "dateutil")
+CONFIGS: dict[str, dict[str, int]] = {
+    "no context": {"contextTokens": 0},
+    "definitions": {"contextDefinitions": 100, "contextRecent": 0, "contextSimilar": 0},
+    "recent": {"contextDefinitions": 0, "contextRecent": 100, "contextSimilar": 0},
+    "similar": {"contextDefinitions": 0, "contextRecent": 0, "contextSimilar": 100},
+    "all sources": {},
+}
+
+
+@dataclass(frozen=True)
+class Hole:
+    path: Path
+    line: int
+    indent: str
+    expected: str
+    text: str  # the file with the hole's code removed
+
+
+def _called_names(line: str) -> set[str]:
+    return set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", line))
+
+
+def find_holes(workspace: Path, package: str) -> list[Hole]:
+    holes: list[Hole] = []
+    files = sorted((workspace / package).rglob("*.py"))
+    roots = (workspace,)
+
+    def read(path: Path) -> str | None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def listing(directory: Path) -> list[Path]:
+        return sorted(directory.iterdir()) if directory.is_dir() else []
+
+    for path in files:
+        text = read(path)
+        if text is None:
+            continue
+        own = {name for entry in outline(text, "python") for name in entry.names}
+        foreign: set[str] = set()
+        for imported in imported_files(text, "python", path, roots, Path.is_file, listing, read):
+            source = read(imported.path) or ""
+            defined = {name for entry in outline(source, "python") for name in entry.names}
+            foreign |= (imported.names & defined) if imported.names else defined
+        foreign -= own
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            stripped = line.strip()
+            if not line.startswith((" ", "\t")) or not 12 <= len(stripped) <= 100:
+                continue
+            if stripped.startswith(("#", "@", "def ", "class ", '"', "'")) or stripped.endswith(
+                ("(", "[", "{", ",", "\\")
+            ):
+                continue
+            if stripped.count("(") != stripped.count(")") or not (
+                _called_names(stripped) & foreign
+            ):
+                continue
+            indent = line[: len(line) - len(line.lstrip())]
+            hole_text = "\n".join([*lines[:number], indent, *lines[number + 1 :]])
+            holes.append(Hole(path, number, indent, stripped, hole_text))
+    return holes
+
+
+def edit_similarity(left: str, right: str) -> float:
+    if not left and not right:
+        return 1.0
+    previous = list(range(len(right) + 1))
+    for i, a in enumerate(left, 1):
+        current = [i]
+        for j, b in enumerate(right, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return 1.0 - previous[-1] / max(len(left), len(right))
+
+
+class Session:
+    def __init__(self, workspace: Path, options: dict[str, Any]) -> None:
+        self.client = LanguageClient("fimble-crossfile", "1")
+        self.workspace = workspace
+        self.options = options
+        self.version = 1
+        self._drain_task: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        await self.client.start_io(*SERVER_COMMAND, cwd=str(PROJECT_ROOT))
+        server = self.client._server
+        if server is not None and server.stderr is not None:
+            self._drain_task = asyncio.ensure_future(self._drain(server.stderr))
+        await self.client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(
+                    text_document=types.TextDocumentClientCapabilities(
+                        inline_completion=types.InlineCompletionClientCapabilities()
+                    )
+                ),
+                root_uri=self.workspace.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(self.workspace.as_uri(), "site")],
+                initialization_options=self.options,
+            )
+        )
+        self.client.initialized(types.InitializedParams())
+
+    @staticmethod
+    async def _drain(stream: asyncio.StreamReader) -> None:
+        while await stream.readline():
+            pass
+
+    def open(self, path: Path, text: str) -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(
+                    uri=path.as_uri(), language_id="python", version=self.version, text=text
+                )
+            )
+        )
+
+    def touch(self, path: Path, text: str, line: int) -> None:
+        """An edit that leaves the text as it was (re-types a line's first character)."""
+        self.version += 1
+        lines = text.split("\n")
+        line = min(line, len(lines) - 1)
+        first = lines[line][:1]
+        edit = types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(line, 0), types.Position(line, len(first))),
+            text=first,
+        )
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=self.version, uri=path.as_uri()),
+                [edit],
+            )
+        )
+
+    def close(self, path: Path) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(path.as_uri()))
+        )
+
+    async def complete(self, path: Path, line: int, character: int) -> tuple[str, float]:
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+            text_document=types.TextDocumentIdentifier(path.as_uri()),
+            position=types.Position(line, character),
+        )
+        started = time.perf_counter()
+        answer = await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(params), 300
+        )
+        latency = time.perf_counter() - started
+        items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
+        if not items:
+            return "", latency
+        insert = items[0].insert_text
+        return (insert if isinstance(insert, str) else insert.value), latency
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.shutdown_async(None), 30)
+            self.client.exit(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
+
+
+def neighbours(hole: Hole, count: int = 3) -> list[Path]:
+    siblings = sorted(p for p in hole.path.parent.glob("*.py") if p != hole.path)
+    if not siblings:
+        return []
+    start = random.Random(str(hole.path)).randrange(len(siblings))
+    return [siblings[(start + i) % len(siblings)] for i in range(min(count, len(siblings)))]
+
+
+async def ask(session: Session, hole: Hole) -> tuple[str, float]:
+    """One hole as an editor would meet it: neighbours open and touched, then the request."""
+    others = neighbours(hole)
+    for other in others:
+        text = other.read_text(encoding="utf-8")
+        session.open(other, text)
+        session.touch(other, text, random.Random(str(other)).randrange(text.count("\n") + 1))
+    session.open(hole.path, hole.text)
+    try:
+        return await session.complete(hole.path, hole.line, len(hole.indent))
+    finally:
+        session.close(hole.path)
+        for other in others:
+            session.close(other)
+
+
+async def run_configs(
+    configs: dict[str, dict[str, Any]], workspace: Path, holes: list[Hole]
+) -> list[dict[str, Any]]:
+    """All configurations side by side, one server each, interleaved hole by hole (the
+    machine's load then weighs on every configuration alike)."""
+    sessions = {name: Session(workspace, options) for name, options in configs.items()}
+    results: dict[str, list[tuple[bool, float, float]]] = {name: [] for name in configs}
+    try:
+        for session in sessions.values():
+            await session.start()
+            warm = workspace / "warm_up.py"
+            session.open(warm, "def add(a, b):\n    return \n")
+            await session.complete(warm, 1, 11)
+            session.close(warm)
+        await asyncio.sleep(5)  # background indexing of the workspace
+        names = list(configs)
+        for index, hole in enumerate(holes):
+            order = names[index % len(names) :] + names[: index % len(names)]
+            for name in order:
+                completion, latency = await ask(sessions[name], hole)
+                got = completion.split("\n")[0].strip()
+                exact = got == hole.expected
+                results[name].append((exact, edit_similarity(got, hole.expected), latency))
+                print(
+                    f"  {index + 1}/{len(holes)} [{name}] {'ok ' if exact else 'no '} "
+                    f"sim {results[name][-1][1]:.2f} {latency:5.1f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Stopped early: report the holes every configuration has answered.
+        done = min(len(outcomes) for outcomes in results.values())
+        print(f"stopped after {done} holes", file=sys.stderr, flush=True)
+        results = {name: outcomes[:done] for name, outcomes in results.items()}
+        if not done:
+            raise
+    finally:
+        for session in sessions.values():
+            await session.stop()
+    rows = []
+    for name, outcomes in results.items():
+        latencies = sorted(latency for _, _, latency in outcomes)
+        rows.append(
+            {
+                "config": name,
+                "exact": 100.0 * sum(exact for exact, _, _ in outcomes) / len(outcomes),
+                "similarity": 100.0 * statistics.mean(sim for _, sim, _ in outcomes),
+                "p50": statistics.median(latencies),
+                "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+            }
+        )
+    return rows
+
+
+def build_workspace(target: Path) -> list[str]:
+    present = []
+    for package in PACKAGES:
+        try:
+            module = importlib.import_module(package)
+        except Exception:
+            continue
+        source = Path(module.__file__ or "").parent
+        if source.name != package:
+            continue
+        shutil.copytree(
+            source, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.so")
+        )
+        present.append(package)
+    return present
+
+
+def sample_holes(workspace: Path, packages: list[str], count: int, seed: int) -> list[Hole]:
+    per_package = {package: find_holes(workspace, package) for package in packages}
+    rng = random.Random(seed)
+    for holes in per_package.values():
+        rng.shuffle(holes)
+    chosen: list[Hole] = []
+    while len(chosen) < count and any(per_package.values()):
+        for package in packages:
+            if per_package[package] and len(chosen) < count:
+                chosen.append(per_package[package].pop())
+    return chosen
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--holes", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--prefix-tokens", type=int, default=1024)
+    parser.add_argument("--suffix-tokens", type=int, default=256)
+    parser.add_argument("--context-tokens", type=int, default=384)
+    args = parser.parse_args()
+    common = {
+        "prefixTokens": args.prefix_tokens,
+        "suffixTokens": args.suffix_tokens,
+        "contextTokens": args.context_tokens,
+    }
+    with tempfile.TemporaryDirectory(prefix="fimble-crossfile-") as directory:
+        workspace = Path(directory).resolve()
+        packages = build_workspace(workspace)
+        holes = sample_holes(workspace, packages, args.holes, args.seed)
+        print(
+            f"packages: {', '.join(packages)}; holes: {len(holes)} (seed {args.seed})", flush=True
+        )
+        configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
+        rows = await run_configs(configs, workspace, holes)
+        base = rows[0]
+        print("\n| context | exact match | edit similarity | p50 latency | p95 latency |")
+        print("|---|---|---|---|---|")
+        for row in rows:
+            delta = row["exact"] - base["exact"]
+            ratio = row["p50"] / base["p50"] if base["p50"] else 0.0
+            print(
+                f"| {row['config']} | {row['exact']:.1f}% ({delta:+.1f}) | {row['similarity']:.1f} "
+                f"| {row['p50']:.2f} s ({ratio:.2f}x) | {row['p95']:.2f} s |"
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,296 @@
+"""Code from other files for the prompt: three ranked sources and one token budget.
+
+Sources: definitions the current file imports and uses (outlines), recently edited or viewed
+regions of other open documents, and similar code windows from the workspace. Each ranks its
+snippets; `choose_snippets` fills a token budget from them by their shares and lays the
+chosen ones out sorted by path (not by score), so the start of the prompt stays the same
+while the user types and the model's KV cache keeps it. Everything read goes through the
+`WorkspaceScope`; indexing advances in bounded steps driven by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from context.definition_outline import OutlineEntry, outline
+from context.import_resolution import imported_files
+from context.languages import language_for_path
+from context.recent_regions import RecentRegions
+from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
+from context.workspace_files import WorkspaceScope
+
+TokenCount = Callable[[str], int]
+SOURCES = ("definitions", "recent", "similar")
+
+
+@dataclass(frozen=True)
+class ContextOptions:
+    """Budget and per-source shares (percent; 0 turns a source off)."""
+
+    budget_tokens: int = 512
+    shares: dict[str, int] = field(
+        default_factory=lambda: {"definitions": 60, "recent": 15, "similar": 25}
+    )
+
+
+@dataclass(frozen=True)
+class RankedSnippet:
+    source: str
+    path: str
+    first_line: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ChosenSnippet:
+    """One file's section of the prompt."""
+
+    path: str
+    text: str
+
+
+def choose_snippets(
+    ranked: dict[str, list[RankedSnippet]],
+    options: ContextOptions,
+    count_tokens: TokenCount,
+) -> list[ChosenSnippet]:
+    """Fill the budget by source shares (leftovers go to the others), then order by path."""
+    enabled = {
+        name: share for name, share in options.shares.items() if share > 0 and ranked.get(name)
+    }
+    total_share = sum(enabled.values())
+    if not total_share or options.budget_tokens <= 0:
+        return []
+    chosen: list[RankedSnippet] = []
+    seen_text: set[tuple[str, str]] = set()
+    spent = 0
+    leftovers: list[RankedSnippet] = []
+    for name, share in enabled.items():
+        allowance = options.budget_tokens * share // total_share
+        used = 0
+        for snippet in ranked[name]:
+            key = (snippet.path, snippet.text)
+            if key in seen_text:
+                continue
+            cost = count_tokens(snippet.text) + count_tokens(snippet.path) + 3
+            if used + cost <= allowance:
+                chosen.append(snippet)
+                seen_text.add(key)
+                used += cost
+            else:
+                leftovers.append(snippet)
+        spent += used
+    for snippet in sorted(leftovers, key=lambda item: -item.score):
+        key = (snippet.path, snippet.text)
+        cost = count_tokens(snippet.text) + count_tokens(snippet.path) + 3
+        if key not in seen_text and spent + cost <= options.budget_tokens:
+            chosen.append(snippet)
+            seen_text.add(key)
+            spent += cost
+    return _lay_out(chosen)
+
+
+def _lay_out(chosen: list[RankedSnippet]) -> list[ChosenSnippet]:
+    by_path: dict[str, list[RankedSnippet]] = {}
+    for snippet in chosen:
+        by_path.setdefault(snippet.path, []).append(snippet)
+    sections = []
+    for path in sorted(by_path):
+        parts = sorted(by_path[path], key=lambda item: (item.first_line, item.source))
+        texts: list[str] = []
+        for part in parts:
+            if not any(part.text in text for text in texts):
+                texts.append(part.text)
+        sections.append(ChosenSnippet(path, "\n\n".join(texts)))
+    return sections
+
+
+def _uses(text: str) -> dict[str, list[int]]:
+    """Identifier -> the lines it appears on."""
+    found: dict[str, list[int]] = {}
+    for number, line in enumerate(text.splitlines()):
+        for name in IDENTIFIER.findall(line):
+            found.setdefault(name, []).append(number)
+    return found
+
+
+class CrossFileContext:
+    """Workspace-aware context gathering; not thread-safe (drive it from one thread)."""
+
+    def __init__(self, scope: WorkspaceScope, recent: RecentRegions | None = None) -> None:
+        self.scope = scope
+        self.recent = recent or RecentRegions()
+        self.similar = SimilarCodeIndex()
+        self._open: dict[Path, str] = {}
+        self._outlines: dict[Path, tuple[object, list[OutlineEntry]]] = {}
+        self._walk: Iterator[Path] | None = None
+        self.index_complete = not scope.roots
+
+    # Documents the editor has open
+
+    def open_document(self, path: Path, text: str) -> None:
+        self._open[path] = text
+        if self.scope.allows(path):
+            self.similar.update(path, text, ("open", hash(text)))
+
+    def change_document(self, path: Path, text: str, line: int | None) -> None:
+        self._open[path] = text
+        if line is not None and self.scope.allows(path):
+            self.recent.touch(path, text, line)
+
+    def view(self, path: Path, text: str, line: int) -> None:
+        if self.scope.allows(path):
+            self.recent.touch(path, text, line)
+
+    def close_document(self, path: Path) -> None:
+        self._open.pop(path, None)
+
+    def open_documents(self) -> dict[Path, str]:
+        return dict(self._open)
+
+    # Reading through the scope
+
+    def _exists(self, path: Path) -> bool:
+        if path in self._open:
+            return self.scope.allows(path)
+        return path.is_file() and self.scope.allows(path)
+
+    def _read(self, path: Path) -> str | None:
+        if path in self._open:
+            return self._open[path] if self.scope.allows(path) else None
+        return self.scope.read(path)
+
+    def _list_directory(self, directory: Path) -> list[Path]:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            names = []
+        paths = {directory / name for name in names}
+        paths |= {path for path in self._open if path.parent == directory}
+        return sorted(path for path in paths if self._exists(path))
+
+    def _stamp(self, path: Path) -> object:
+        if path in self._open:
+            return ("open", hash(self._open[path]))
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def _outline(self, path: Path) -> list[OutlineEntry]:
+        stamp = self._stamp(path)
+        cached = self._outlines.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        text = self._read(path)
+        entries = outline(text, language_for_path(str(path))) if text is not None else []
+        self._outlines[path] = (stamp, entries)
+        return entries
+
+    # Indexing
+
+    def index_step(self, max_files: int = 25) -> bool:
+        """Index up to `max_files` more workspace files; False once all are indexed."""
+        if self.index_complete:
+            return False
+        if self._walk is None:
+            self._walk = self.scope.walk()
+        for _ in range(max_files):
+            path = next(self._walk, None)
+            if path is None:
+                self.index_complete = True
+                return False
+            if language_for_path(str(path)) == "plaintext" or path in self._open:
+                continue
+            stamp = self._stamp(path)
+            if self.similar.stamp(path) == stamp:
+                continue
+            text = self.scope.read(path)
+            if text is not None:
+                self.similar.update(path, text, stamp)
+        return True
+
+    # Sources
+
+    def _relative(self, path: Path) -> str:
+        return self.scope.relative(path) or path.name
+
+    def definitions(
+        self, path: Path, text: str, offset: int, language_id: str
+    ) -> list[RankedSnippet]:
+        cursor_line = text.count("\n", 0, offset)
+        uses = _uses(text)
+        ranked: list[RankedSnippet] = []
+        files = imported_files(
+            text,
+            language_id,
+            path,
+            self.scope.roots,
+            self._exists,
+            self._list_directory,
+            self._read,
+        )
+        for imported in files:
+            for entry in self._outline(imported.path):
+                used_lines = [line for name in entry.names for line in uses.get(name, [])]
+                named = bool(imported.names & set(entry.names))
+                if not used_lines and not named:
+                    continue
+                distance = min((abs(line - cursor_line) for line in used_lines), default=1000)
+                score = 1.0 / (1.0 + distance / 10.0) + (0.5 if named else 0.0)
+                ranked.append(
+                    RankedSnippet(
+                        "definitions", self._relative(imported.path), entry.line, entry.text, score
+                    )
+                )
+        ranked.sort(key=lambda item: -item.score)
+        return ranked
+
+    def recent_regions(self, path: Path) -> list[RankedSnippet]:
+        regions = self.recent.newest_first(excluding=path)
+        return [
+            RankedSnippet("recent", self._relative(r.path), r.first_line, r.text, 1.0 / (1 + rank))
+            for rank, r in enumerate(regions)
+            if self.scope.allows(r.path)
+        ]
+
+    def similar_code(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
+        found = self.similar.most_similar(query_text(text, offset), excluding=path)
+        return [
+            RankedSnippet(
+                "similar",
+                self._relative(s.window.path),
+                s.window.first_line,
+                s.window.text,
+                s.score,
+            )
+            for s in found
+            if s.score > 0.05 and self.scope.allows(s.window.path)
+        ]
+
+    def gather(
+        self,
+        path: Path,
+        text: str,
+        offset: int,
+        language_id: str,
+        options: ContextOptions,
+        count_tokens: TokenCount,
+    ) -> list[ChosenSnippet]:
+        """The snippets for a request at `offset` of `text` (the document at `path`)."""
+        if options.budget_tokens <= 0:
+            return []
+        shares = options.shares
+        ranked: dict[str, list[RankedSnippet]] = {}
+        if shares.get("definitions", 0) > 0:
+            ranked["definitions"] = self.definitions(path, text, offset, language_id)
+        if shares.get("recent", 0) > 0:
+            ranked["recent"] = self.recent_regions(path)
+        if shares.get("similar", 0) > 0:
+            ranked["similar"] = self.similar_code(path, text, offset)
+        return choose_snippets(ranked, options, count_tokens)

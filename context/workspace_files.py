@@ -1,0 +1,203 @@
+"""Which files of the user's workspace fimble may read as context, and reading them safely.
+
+Cross-file context puts other files into the prompt, so what may be read is decided here,
+once: only files inside the workspace folders, never what `.gitignore` ignores, never secrets
+(a default deny list of env files, keys, certificates and credentials, plus the user's own
+exclude globs), never binary files, and within size and count limits. Every context source
+goes through this scope, open documents included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+DEFAULT_DENY: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.crt",
+    "*.cer",
+    "*.der",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.gpg",
+    "*.asc",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".htpasswd",
+    "*credentials*",
+    "*secret*",
+    "*.tfstate",
+    "*.tfstate.*",
+    ".aws/",
+    ".ssh/",
+    ".gnupg/",
+    ".docker/config.json",
+    ".kube/config",
+)
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        "target",
+        "dist",
+        "build",
+        ".idea",
+        ".vscode",
+    }
+)
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class ScopeLimits:
+    max_file_bytes: int = 200_000
+    max_files: int = 5_000
+
+
+def _spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+class WorkspaceScope:
+    """The privacy and size policy over a set of workspace folders."""
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        exclude: Sequence[str] = (),
+        limits: ScopeLimits = ScopeLimits(),
+    ) -> None:
+        self.roots = tuple(root.resolve() for root in roots)
+        self.limits = limits
+        self._deny = _spec([*DEFAULT_DENY, *exclude])
+        self._ignores: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+
+    def root_of(self, path: Path) -> Path | None:
+        for root in self.roots:
+            if path == root or root in path.parents:
+                return root
+        return None
+
+    def relative(self, path: Path) -> str | None:
+        """The "/"-separated path inside its workspace folder, None if outside all of them."""
+        resolved = path.resolve()
+        root = self.root_of(resolved)
+        if root is None:
+            return None
+        return resolved.relative_to(root).as_posix()
+
+    def _gitignore(self, directory: Path) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self._ignores:
+            ignore_file = directory / ".gitignore"
+            spec = None
+            if ignore_file.is_file():
+                try:
+                    spec = _spec(
+                        ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                    )
+                except OSError:
+                    spec = None
+            self._ignores[directory] = spec
+        return self._ignores[directory]
+
+    def is_denied_name(self, relative: str) -> bool:
+        """Deny list and user excludes, by path alone (works for unsaved documents too)."""
+        return self._deny.match_file(relative)
+
+    def _ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
+        relative = path.relative_to(root).as_posix()
+        if self.is_denied_name(relative) or (is_dir and self._deny.match_file(relative + "/")):
+            return True
+        directory = path.parent
+        while True:
+            spec = self._gitignore(directory)
+            if spec is not None:
+                inner = path.relative_to(directory).as_posix()
+                if spec.match_file(inner) or (is_dir and spec.match_file(inner + "/")):
+                    return True
+            if directory == root:
+                return False
+            directory = directory.parent
+
+    def allows(self, path: Path) -> bool:
+        """Whether context may come from `path` (a file on disk or an open document's path)."""
+        resolved = path.resolve()
+        root = self.root_of(resolved)
+        if root is None or resolved == root:
+            return False
+        parts = resolved.relative_to(root).parts
+        if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
+            return False
+        directory = resolved.parent
+        ancestors = []
+        while directory != root:
+            ancestors.append(directory)
+            directory = directory.parent
+        if any(self._ignored(ancestor, root, True) for ancestor in ancestors):
+            return False
+        return not self._ignored(resolved, root, False)
+
+    def walk(self) -> Iterator[Path]:
+        """Every readable-looking file of the workspace, lazily, up to the file count limit."""
+        yielded = 0
+        for root in self.roots:
+            for directory, subdirectories, files in os.walk(root):
+                current = Path(directory)
+                subdirectories[:] = sorted(
+                    name
+                    for name in subdirectories
+                    if name not in SKIPPED_DIRECTORIES
+                    and not self._ignored(current / name, root, True)
+                )
+                for name in sorted(files):
+                    path = current / name
+                    if self._ignored(path, root, False):
+                        continue
+                    yield path
+                    yielded += 1
+                    if yielded >= self.limits.max_files:
+                        return
+
+    def read(self, path: Path) -> str | None:
+        """The file's text if the scope allows it and it is small, text, and UTF-8."""
+        if not self.allows(path):
+            return None
+        try:
+            if not path.is_file() or path.stat().st_size > self.limits.max_file_bytes:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None

@@ -1,0 +1,171 @@
+"""The server's cross-file context: one thread that indexes the workspace and picks snippets.
+
+Gathering context (reading files, parsing imports, scoring similar windows, counting tokens)
+runs on its own single thread, never on the asyncio loop and never on the inference thread,
+so it neither stalls the editor nor delays the model. Workspace indexing advances in small
+chunks queued on that thread, so a request waits for at most one chunk before its own
+gathering; tokens are counted with a tiktoken encoding built from the model's own GGUF
+vocabulary (exactly llama.cpp's counts), falling back to the engine's tokenizer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from context.cross_file_context import ContextOptions, CrossFileContext
+from context.workspace_files import ScopeLimits, WorkspaceScope
+from engines.completion_engine import CompletionEngine, ContextSnippet
+from engines.token_counter import TokenCounter, VocabularyNotConvertible, gguf_token_counter
+from lsp_server.settings import Settings
+from lsp_server.suggestion_pipeline import CrossFileRequest
+
+logger = logging.getLogger(__name__)
+INDEX_CHUNK_FILES = 20
+
+
+def path_of_uri(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path)).resolve()
+
+
+def context_options(settings: Settings) -> ContextOptions:
+    return ContextOptions(
+        budget_tokens=settings.context_tokens,
+        shares={
+            "definitions": settings.context_definitions,
+            "recent": settings.context_recent,
+            "similar": settings.context_similar,
+        },
+    )
+
+
+class WorkspaceContext:
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fimble-context")
+        self._context: CrossFileContext | None = None
+        self._folders: tuple[Path, ...] = ()
+        self._scope_key: tuple[object, ...] | None = None
+        self._counters: dict[str, TokenCounter] = {}
+        self._indexing: asyncio.Task[None] | None = None
+
+    def set_folders(self, uris: list[str]) -> None:
+        self._folders = tuple(path for uri in uris if (path := path_of_uri(uri)) is not None)
+
+    def _ensure(self, settings: Settings) -> CrossFileContext:
+        key = (
+            self._folders,
+            settings.context_exclude,
+            settings.context_max_files,
+            settings.context_max_file_bytes,
+        )
+        if self._context is None or key != self._scope_key:
+            scope = WorkspaceScope(
+                self._folders,
+                settings.context_exclude,
+                ScopeLimits(settings.context_max_file_bytes, settings.context_max_files),
+            )
+            previous = self._context
+            self._context = CrossFileContext(scope)
+            if previous is not None:
+                for path, text in previous.open_documents().items():
+                    self._context.open_document(path, text)
+            self._scope_key = key
+        return self._context
+
+    async def _on_thread(self, job: object, *args: object) -> object:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, job, *args)  # type: ignore[arg-type]
+
+    def start_indexing(self, settings: Settings) -> None:
+        """Index the workspace in the background, a chunk at a time on the context thread."""
+        if self._indexing is not None and not self._indexing.done():
+            return
+        if settings.context_tokens <= 0 or settings.context_similar <= 0 or not self._folders:
+            return
+        self._indexing = asyncio.ensure_future(self._index(settings))
+
+    async def _index(self, settings: Settings) -> None:
+        def step() -> bool:
+            return self._ensure(settings).index_step(INDEX_CHUNK_FILES)
+
+        try:
+            while await self._on_thread(step):
+                await asyncio.sleep(0)
+        except Exception:
+            logger.warning("workspace indexing stopped", exc_info=True)
+
+    def opened(self, uri: str, text: str, settings: Settings) -> None:
+        path = path_of_uri(uri)
+        if path is not None:
+            self._executor.submit(lambda: self._ensure(settings).open_document(path, text))
+
+    def changed(self, uri: str, text: str, line: int | None, settings: Settings) -> None:
+        path = path_of_uri(uri)
+        if path is not None:
+            self._executor.submit(lambda: self._ensure(settings).change_document(path, text, line))
+
+    def closed(self, uri: str, settings: Settings) -> None:
+        path = path_of_uri(uri)
+        if path is not None:
+            self._executor.submit(lambda: self._ensure(settings).close_document(path))
+
+    def _counter(self, engine: CompletionEngine) -> TokenCounter:
+        model_path = engine.description.model_path
+        counter = self._counters.get(model_path)
+        if counter is None:
+            try:
+                counter = gguf_token_counter(Path(model_path))
+            except (VocabularyNotConvertible, OSError, KeyError, ValueError, AssertionError):
+                logger.info("vocabulary does not convert to tiktoken: counting with llama.cpp")
+                counter = engine.count_tokens
+            self._counters[model_path] = counter
+        return counter
+
+    async def request(
+        self,
+        uri: str,
+        text: str,
+        offset: int,
+        language_id: str,
+        settings: Settings,
+        engine: CompletionEngine,
+    ) -> CrossFileRequest:
+        """The file path and snippets for a completion request (empty when context is off)."""
+        path = path_of_uri(uri)
+        if path is None:
+            return CrossFileRequest()
+        options = context_options(settings)
+
+        def gather() -> CrossFileRequest:
+            context = self._ensure(settings)
+            relative = context.scope.relative(path) or path.name
+            root = context.scope.root_of(path)
+            repo_name = root.name if root is not None else ""
+            if options.budget_tokens <= 0 or root is None:
+                # A document outside every workspace folder belongs to no repository.
+                return CrossFileRequest(relative, repo_name)
+            context.view(path, text, text.count("\n", 0, offset))
+            count = self._counter(engine)
+            chosen = context.gather(path, text, offset, language_id, options, count)
+            snippets = tuple(ContextSnippet(item.path, item.text) for item in chosen)
+            tokens = sum(count(s.text) + count(s.path) + 3 for s in snippets)
+            if snippets:
+                tokens += count(relative) + count(repo_name) + 4
+            return CrossFileRequest(relative, repo_name, snippets, tokens)
+
+        try:
+            result = await self._on_thread(gather)
+        except Exception:
+            logger.warning("cross-file context failed", exc_info=True)
+            return CrossFileRequest()
+        assert isinstance(result, CrossFileRequest)
+        return result
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,50 @@
+"""A completion that is right only if a definition from another file reaches the prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+
+pytestmark = pytest.mark.model
+
+HELPER = '''"""Geometry helpers."""
+
+
+def lerp_backwards_zq(fraction, stop, origin):
+    """The point `fraction` of the way from `origin` to `stop` (note the argument order)."""
+    return origin + (stop - origin) * fraction
+'''
+
+MAIN = """from shapes.helpers import lerp_backwards_zq
+
+
+def midpoint(left, right):
+    return lerp_backwards_zq(
+"""
+
+
+async def _complete(start_server: StartServer, workspace: Path, context_tokens: int) -> str:
+    client = await start_server({"contextTokens": context_tokens}, root_uri=workspace.as_uri())
+    uri = (workspace / "shapes" / "main.py").as_uri()
+    open_document(client, uri, MAIN)
+    result = await inline_at(client, uri, 4, len("    return lerp_backwards_zq("))
+    return only_text(result) if result.items else ""
+
+
+async def test_definition_from_another_file_decides_the_argument_order(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    package = tmp_path / "shapes"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(HELPER)
+    (package / "main.py").write_text(MAIN)
+    with_context = await _complete(start_server, tmp_path, 384)
+    without_context = await _complete(start_server, tmp_path, 0)
+    # The helper takes (fraction, stop, origin): the midpoint from left to right ends with
+    # `right, left)`; only the signature in helpers.py says so.
+    assert with_context.replace(" ", "").endswith(",right,left)"), (with_context, without_context)
+    assert not without_context.replace(" ", "").endswith(",right,left)"), without_context

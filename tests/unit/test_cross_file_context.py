@@ -1,0 +1,281 @@
+"""Cross-file context: import resolution, outlines, ranking, budgets and privacy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from context.cross_file_context import (
+    ContextOptions,
+    CrossFileContext,
+    RankedSnippet,
+    choose_snippets,
+)
+from context.workspace_files import WorkspaceScope
+from engines.completion_engine import ContextSnippet
+from engines.fim_templates import path_comment_block, resolve_fim_template
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _count(text: str) -> int:
+    return max(1, len(text) // 3)
+
+
+def _gather(root: Path, current: str, marker: str, language: str, **shares: int) -> list[str]:
+    context = CrossFileContext(WorkspaceScope([root]))
+    while context.index_step():
+        pass
+    path = (root / current).resolve()
+    text = path.read_text()
+    options = ContextOptions(
+        budget_tokens=2000,
+        shares=shares or {"definitions": 100, "recent": 0, "similar": 0},
+    )
+    chosen = context.gather(path, text, text.index(marker), language, options, _count)
+    return [f"{item.path}\n{item.text}" for item in chosen]
+
+
+def _definitions(root: Path, current: str, marker: str, language: str) -> list[RankedSnippet]:
+    context = CrossFileContext(WorkspaceScope([root]))
+    path = (root / current).resolve()
+    text = path.read_text()
+    return context.definitions(path, text, text.index(marker), language)
+
+
+def test_python_imports_resolve_to_outlines_of_used_names(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/geometry.py": (
+                "def scale_zq(factor, point):\n"
+                '    """Scale a point."""\n'
+                "    return point * factor\n\n\n"
+                "def unused_helper():\n    return 1\n\n\n"
+                "class Box:\n    def area(self, unit):\n        return 1\n"
+            ),
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/tools.py": "def far_away_zq(x):\n    return x\n",
+            "pkg/main.py": (
+                "from .geometry import scale_zq, Box\n"
+                "from pkg.sub import tools\n\n\n"
+                "def run(p):\n    b = Box()\n    tools.far_away_zq(p)\n    return scale_zq(2, p)\n"
+            ),
+        },
+    )
+    ranked = _definitions(tmp_path, "pkg/main.py", "scale_zq(2", "python")
+    texts = [item.text for item in ranked]
+    assert ranked[0].path == "pkg/geometry.py"
+    assert texts[0].startswith("def scale_zq(factor, point):") and "Scale a point" in texts[0]
+    assert "return point * factor" not in "\n".join(texts)  # signatures, not bodies
+    assert any(text.startswith("class Box:") and "def area(self, unit):" in text for text in texts)
+    assert any(item.path == "pkg/sub/tools.py" and "far_away_zq" in item.text for item in ranked)
+    assert not any("unused_helper" in text for text in texts)
+
+
+def test_typescript_and_javascript_relative_imports(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "src/util/strings.ts": (
+                "export function padBoth_zq(width: number, text: string): string {\n"
+                "  return text;\n}\n"
+                "export interface Options { fill: string }\n"
+            ),
+            "src/lib.js": (
+                "function legacy_zq(b, a) { return a - b; }\nmodule.exports = { legacy_zq };\n"
+            ),
+            "src/app.ts": (
+                'import { padBoth_zq, Options } from "./util/strings";\n'
+                'const { legacy_zq } = require("./lib");\n'
+                "const o: Options = { fill: ' ' };\n"
+                "export const v = padBoth_zq(3, 'x') + legacy_zq(1, 2);\n"
+            ),
+        },
+    )
+    ranked = _definitions(tmp_path, "src/app.ts", "padBoth_zq(3", "typescript")
+    by_path: dict[str, str] = {}
+    for item in ranked:
+        by_path[item.path] = by_path.get(item.path, "") + item.text + "\n"
+    assert (
+        "padBoth_zq(width: number, text: string): string { ... }" in by_path["src/util/strings.ts"]
+    )
+    assert any("interface Options" in item.text for item in ranked)
+    assert "function legacy_zq(b, a) { ... }" in by_path["src/lib.js"]
+
+
+def test_go_module_imports_and_same_package_files(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "go.mod": "module example.com/shop\n\ngo 1.22\n",
+            "money/money.go": (
+                "package money\n\n// Cents_zq converts.\n"
+                "func Cents_zq(units int, currency string) int {\n\treturn units * 100\n}\n"
+            ),
+            "cmd/helpers.go": (
+                "package main\n\nfunc localHelper_zq(b, a int) int {\n\treturn a\n}\n"
+            ),
+            "cmd/main.go": (
+                'package main\n\nimport "example.com/shop/money"\n\n'
+                'func main() {\n\t_ = localHelper_zq(1, 2)\n\t_ = money.Cents_zq(3, "EUR")\n}\n'
+            ),
+        },
+    )
+    ranked = _definitions(tmp_path, "cmd/main.go", "money.Cents_zq(3", "go")
+    paths = [item.path for item in ranked]
+    assert "money/money.go" in paths and "cmd/helpers.go" in paths
+    assert any("func Cents_zq(units int, currency string) int { ... }" in i.text for i in ranked)
+    assert ranked[0].path == "money/money.go"  # used on the cursor's line
+
+
+def test_rust_use_paths_and_mod_declarations(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "Cargo.toml": '[package]\nname = "demo"\n',
+            "src/geometry/shapes.rs": (
+                "pub struct Circle_zq { pub r: f64 }\n"
+                "impl Circle_zq {\n    pub fn with_radius(r: f64) -> Self { Circle_zq { r } }\n}\n"
+                "pub fn area_zq(scale: f64, c: &Circle_zq) -> f64 { c.r * c.r * scale }\n"
+            ),
+            "src/geometry/mod.rs": "pub mod shapes;\n",
+            "src/util.rs": "pub fn clamp_zq(hi: i32, lo: i32, v: i32) -> i32 { v }\n",
+            "src/main.rs": (
+                "mod geometry;\nmod util;\n"
+                "use crate::geometry::shapes::{area_zq, Circle_zq};\n\n"
+                "fn main() {\n    let c = Circle_zq::with_radius(1.0);\n"
+                "    let a = area_zq(2.0, &c);\n    let x = util::clamp_zq(3, 1, 2);\n}\n"
+            ),
+        },
+    )
+    ranked = _definitions(tmp_path, "src/main.rs", "area_zq(2.0", "rust")
+    texts = "\n".join(item.text for item in ranked)
+    assert "pub fn area_zq(scale: f64, c: &Circle_zq) -> f64 { ... }" in texts
+    assert "pub fn with_radius(r: f64) -> Self { ... }" in texts
+    assert "pub fn clamp_zq(hi: i32, lo: i32, v: i32) -> i32 { ... }" in texts
+    assert ranked[0].path == "src/geometry/shapes.rs"
+
+
+def test_similar_code_and_recent_regions_rank_other_files(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "a.py": (
+                "def load_users(db):\n    rows = db.query('users')\n"
+                "    return [User(r) for r in rows]\n"
+            ),
+            "b.py": "def unrelated():\n    return 42\n",
+            "c.py": "def load_orders(db):\n    rows = db.query('orders')\n    return \n",
+        },
+    )
+    found = _gather(tmp_path, "c.py", "return \n", "python", similar=100)
+    assert found and found[0].startswith("a.py\n") and "db.query('users')" in found[0]
+    assert not any(item.startswith("b.py") for item in found)
+    context = CrossFileContext(WorkspaceScope([tmp_path]))
+    b_path = (tmp_path / "b.py").resolve()
+    context.open_document(b_path, "def unrelated():\n    return 42\n")
+    context.change_document(b_path, "def unrelated():\n    return 43\n", 1)
+    recent = context.recent_regions((tmp_path / "c.py").resolve())
+    assert [item.path for item in recent] == ["b.py"] and "43" in recent[0].text
+
+
+def test_budget_is_respected_and_layout_is_sorted_by_path() -> None:
+    ranked = {
+        "definitions": [
+            RankedSnippet("definitions", "z.py", 0, "def z(): ...", 0.9),
+            RankedSnippet("definitions", "a.py", 5, "def a(): ...", 0.5),
+        ],
+        "similar": [RankedSnippet("similar", "m.py", 0, "x = 1\n" * 200, 0.8)],
+    }
+    options = ContextOptions(budget_tokens=40, shares={"definitions": 50, "similar": 50})
+    chosen = choose_snippets(ranked, options, _count)
+    assert [item.path for item in chosen] == ["a.py", "z.py"]  # m.py does not fit
+    swapped = {
+        "definitions": list(reversed(ranked["definitions"])),
+        "similar": ranked["similar"],
+    }
+    assert choose_snippets(swapped, options, _count) == chosen  # scores do not reorder
+
+
+def test_secret_files_never_reach_the_prompt(tmp_path: Path) -> None:
+    secret = "SECRET_VALUE_zq_81724"
+    _write(
+        tmp_path,
+        {
+            ".env": f"API_KEY={secret}\n",
+            ".env.production": f"API_KEY={secret}\n",
+            "keys/server.key": f"-----BEGIN PRIVATE KEY-----\n{secret}\n",
+            "id_rsa": f"{secret}\n",
+            "config/credentials.py": f"def load_key():\n    return '{secret}'\n",
+            "ignored/settings.py": f"def load_key():\n    return '{secret}'\n",
+            ".gitignore": "ignored/\n",
+            "private_zq.py": f"def load_key():\n    return '{secret}'\n",
+            "app.py": (
+                "from config.credentials import load_key\nfrom ignored.settings import load_key\n"
+                "from private_zq import load_key\n\n\n"
+                "def load_key_again():\n    return load_key()\n"
+            ),
+        },
+    )
+    scope = WorkspaceScope([tmp_path], exclude=["private_*.py"])
+    context = CrossFileContext(scope)
+    # The editor has the secrets open too, and the user edited them.
+    for name in (".env", "keys/server.key", "private_zq.py", "config/credentials.py"):
+        path = (tmp_path / name).resolve()
+        text = path.read_text()
+        context.open_document(path, text)
+        context.change_document(path, text, 0)
+    while context.index_step():
+        pass
+    app = (tmp_path / "app.py").resolve()
+    text = app.read_text()
+    options = ContextOptions(
+        budget_tokens=4000, shares={"definitions": 1, "recent": 1, "similar": 1}
+    )
+    chosen = context.gather(app, text, text.index("load_key()"), "python", options, _count)
+    snippets = tuple(ContextSnippet(item.path, item.text) for item in chosen)
+    # At prompt assembly: neither the repository-level nor the path-comment layout has it.
+    template = resolve_fim_template(
+        {
+            "<|fim_prefix|>": 1,
+            "<|fim_suffix|>": 2,
+            "<|fim_middle|>": 3,
+            "<|repo_name|>": 4,
+            "<|file_sep|>": 5,
+        }.get,
+        None,
+        frozenset(),
+    )
+    head = template.repo_head("ws", snippets, "app.py", lambda s: [ord(c) for c in s])
+    rendered = "".join(chr(token) for token in head if token > 5)
+    assert secret not in rendered and secret not in path_comment_block(snippets, "app.py")
+    for name in (
+        ".env",
+        ".env.production",
+        "keys/server.key",
+        "id_rsa",
+        "config/credentials.py",
+        "ignored/settings.py",
+        "private_zq.py",
+    ):
+        assert not scope.allows(tmp_path / name), name
+        assert scope.read(tmp_path / name) is None
+    assert scope.allows(tmp_path / "app.py")
+
+
+def test_scope_refuses_outside_binary_and_large_files(tmp_path: Path) -> None:
+    inside = tmp_path / "ws"
+    _write(inside, {"ok.py": "x = 1\n", "blob.py": "x\x00y", "big.py": "x = 1\n" * 100_000})
+    _write(tmp_path, {"outside.py": "y = 2\n"})
+    scope = WorkspaceScope([inside])
+    assert scope.read(inside / "ok.py") == "x = 1\n"
+    assert scope.read(inside / "blob.py") is None
+    assert scope.read(inside / "big.py") is None
+    assert scope.read(tmp_path / "outside.py") is None
+    assert scope.read(inside / ".." / "outside.py") is None

@@ -13,86 +13,15 @@ state is ignored, so models with those come out high, never low.
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-# GGUF value types (gguf.GGUFValueType): sizes of the fixed-width ones.
-_SCALARS = {
-    0: "B",
-    1: "b",
-    2: "H",
-    3: "h",
-    4: "I",
-    5: "i",
-    6: "f",
-    7: "?",
-    10: "Q",
-    11: "q",
-    12: "d",
-}
-_STRING, _ARRAY = 8, 9
+from engines.gguf_header import GgufMetadataError, read_gguf_metadata
+
 # Bytes per KV-cache element for the cache types llama.cpp offers.
 KV_TYPE_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 GIB = 1 << 30
-
-
-class GgufMetadataError(Exception):
-    """The file is not GGUF or its header is damaged."""
-
-
-def _read(stream: BinaryIO, size: int) -> bytes:
-    data = stream.read(size)
-    if len(data) != size:
-        raise GgufMetadataError("the GGUF header ends early (truncated file)")
-    return data
-
-
-def _string(stream: BinaryIO) -> str:
-    (length,) = struct.unpack("<Q", _read(stream, 8))
-    return _read(stream, length).decode("utf-8", errors="replace")
-
-
-def _value(stream: BinaryIO, kind: int, keep_strings: bool = True) -> Any:
-    if kind in _SCALARS:
-        fmt = "<" + _SCALARS[kind]
-        return struct.unpack(fmt, _read(stream, struct.calcsize(fmt)))[0]
-    if kind == _STRING:
-        if keep_strings:
-            return _string(stream)
-        (length,) = struct.unpack("<Q", _read(stream, 8))
-        stream.seek(length, os.SEEK_CUR)
-        return None
-    if kind == _ARRAY:
-        item_kind, count = struct.unpack("<IQ", _read(stream, 12))
-        if item_kind == _STRING:
-            # Vocabularies: 100k+ strings nobody needs here; keep only how many there are.
-            for _ in range(count):
-                _value(stream, _STRING, keep_strings=False)
-            return count
-        if item_kind in _SCALARS:
-            fmt = "<" + _SCALARS[item_kind]
-            size = struct.calcsize(fmt)
-            return [struct.unpack(fmt, _read(stream, size))[0] for _ in range(count)]
-        return [_value(stream, item_kind) for _ in range(count)]
-    raise GgufMetadataError(f"unknown GGUF value type {kind}")
-
-
-def read_gguf_metadata(path: Path) -> dict[str, Any]:
-    """Every metadata key of a GGUF file; string arrays are replaced by their length."""
-    with path.open("rb") as stream:
-        if _read(stream, 4) != b"GGUF":
-            raise GgufMetadataError(f"{path} is not a GGUF file")
-        version, _tensors, count = struct.unpack("<IQQ", _read(stream, 20))
-        if version < 2:
-            raise GgufMetadataError(f"GGUF version {version} is too old")
-        metadata: dict[str, Any] = {}
-        for _ in range(count):
-            key = _string(stream)
-            (kind,) = struct.unpack("<I", _read(stream, 4))
-            metadata[key] = _value(stream, kind)
-        return metadata
 
 
 @dataclass(frozen=True)

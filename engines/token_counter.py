@@ -10,12 +10,13 @@ then falls back to the engine's own tokenizer.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import tiktoken
+
+from engines.gguf_header import GgufMetadataError, read_gguf_metadata
 
 TokenCounter = Callable[[str], int]
 
@@ -35,20 +36,6 @@ _WANTED_KEYS = frozenset(
         "tokenizer.ggml.token_type",
     }
 )
-# GGUF value types: fixed-size scalars by type id (struct format), 8 string, 9 array.
-_SCALARS = {
-    0: "B",
-    1: "b",
-    2: "H",
-    3: "h",
-    4: "I",
-    5: "i",
-    6: "f",
-    7: "?",
-    10: "Q",
-    11: "q",
-    12: "d",
-}
 
 
 class VocabularyNotConvertible(Exception):
@@ -68,56 +55,12 @@ def _byte_decoder() -> dict[str, int]:
     return {chr(char): byte for byte, char in zip(printable, chars, strict=True)}
 
 
-class _Reader:
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def unpack(self, fmt: str) -> object:
-        size = struct.calcsize("<" + fmt)
-        return struct.unpack("<" + fmt, self.stream.read(size))[0]
-
-    def string(self) -> bytes:
-        length = int(self.unpack("Q"))  # type: ignore[call-overload]
-        return self.stream.read(length)
-
-    def value(self, kind: int, keep: bool) -> object:
-        if kind == 8:
-            return self.string()
-        if kind in _SCALARS:
-            return self.unpack(_SCALARS[kind])
-        if kind == 9:
-            item_kind = int(self.unpack("I"))  # type: ignore[call-overload]
-            count = int(self.unpack("Q"))  # type: ignore[call-overload]
-            if item_kind in _SCALARS and not keep:
-                self.stream.seek(count * struct.calcsize("<" + _SCALARS[item_kind]), 1)
-                return None
-            items = [self.value(item_kind, keep) for _ in range(count)]
-            return items if keep else None
-        raise VocabularyNotConvertible(f"unknown GGUF value type {kind}")
-
-
-def read_vocabulary_metadata(path: Path) -> dict[str, object]:
+def read_vocabulary_metadata(path: Path) -> dict[str, Any]:
     """The tokenizer keys of a GGUF file (reads the header only)."""
-    found: dict[str, object] = {}
-    with path.open("rb") as stream:
-        reader = _Reader(stream)
-        if stream.read(4) != b"GGUF":
-            raise VocabularyNotConvertible("not a GGUF file")
-        version = int(reader.unpack("I"))  # type: ignore[call-overload]
-        if version < 2:
-            raise VocabularyNotConvertible(f"GGUF version {version} is too old")
-        reader.unpack("Q")  # tensor count
-        kv_count = int(reader.unpack("Q"))  # type: ignore[call-overload]
-        for _ in range(kv_count):
-            key = reader.string().decode("utf-8", errors="replace")
-            kind = int(reader.unpack("I"))  # type: ignore[call-overload]
-            keep = key in _WANTED_KEYS
-            value = reader.value(kind, keep)
-            if keep:
-                found[key] = value
-            if len(found) == len(_WANTED_KEYS):
-                break
-    return found
+    try:
+        return read_gguf_metadata(path, _WANTED_KEYS)
+    except GgufMetadataError as error:
+        raise VocabularyNotConvertible(str(error)) from error
 
 
 def encoding_from_gguf(path: Path) -> tiktoken.Encoding:
@@ -128,8 +71,8 @@ def encoding_from_gguf(path: Path) -> tiktoken.Encoding:
     meta = read_vocabulary_metadata(path)
     model = meta.get("tokenizer.ggml.model")
     pre = meta.get("tokenizer.ggml.pre")
-    pre_name = pre.decode() if isinstance(pre, bytes) else ""
-    if model != b"gpt2" or pre_name not in PRE_TOKENIZER_PATTERNS:
+    pre_name = pre if isinstance(pre, str) else ""
+    if model != "gpt2" or pre_name not in PRE_TOKENIZER_PATTERNS:
         raise VocabularyNotConvertible(f"tokenizer {model!r}/{pre_name!r} is not convertible")
     tokens = meta["tokenizer.ggml.tokens"]
     kinds = meta["tokenizer.ggml.token_type"]

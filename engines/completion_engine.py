@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
@@ -82,6 +83,11 @@ class CompletionEngine(Protocol):
 
     @property
     def last_stats(self) -> GenerationStats: ...
+
+    @property
+    def model_file(self) -> Path | None:
+        """The local model file the engine reads (llama.cpp maps it), None for remote engines."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 

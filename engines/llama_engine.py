@@ -103,6 +103,10 @@ class LlamaEngine:
     def last_stats(self) -> GenerationStats:
         return self._stats
 
+    @property
+    def model_file(self) -> Path:
+        return self._config.model_path
+
     def close(self) -> None:
         self._context.close()
         self._model.close()

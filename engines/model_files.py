@@ -141,6 +141,24 @@ def assemble_embedded_model(model: EmbeddedModel = DEFAULT_MODEL) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Enough of a file's metadata to notice that it was replaced, rewritten or truncated."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+def file_identity(path: Path) -> FileIdentity | None:
+    """The identity of the file at `path` now, or None where there is no file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return FileIdentity(stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 def check_gguf_file(path: Path) -> None:
     """Raise ModelFileError unless `path` looks like a complete GGUF file."""
     if not path.exists():

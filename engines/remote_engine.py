@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -144,6 +145,10 @@ class RemoteEngine:
     @property
     def last_stats(self) -> GenerationStats:
         return self._stats
+
+    @property
+    def model_file(self) -> Path | None:
+        return None
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)

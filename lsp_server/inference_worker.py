@@ -3,7 +3,10 @@
 llama.cpp contexts are not thread-safe, and a 2-core laptop gains nothing from running two
 generations at once, so every model call (loading included) runs on a single dedicated
 worker thread while the asyncio loop keeps answering the editor. Loading happens once per
-model-affecting settings; a failed load is remembered, not retried in a loop.
+model-affecting settings; a failed load is remembered, not retried in a loop. The model
+file is watched: when it is replaced, rewritten, truncated or removed while the server runs,
+the next request loads it again (before llama.cpp touches pages that may no longer exist),
+and a load that failed is retried once the file changes.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
-from engines.completion_engine import CompletionEngine
+from engines.completion_engine import CompletionCancelled, CompletionEngine
+from engines.model_catalog import preset_named
+from engines.model_files import FileIdentity, file_identity
 from lsp_server.settings import Settings
 
 T = TypeVar("T")
@@ -38,6 +44,15 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
     )
 
 
+def configured_model_file(settings: Settings) -> Path | None:
+    """The model file the settings name directly (not the default, a preset or a server)."""
+    if settings.engine != "local" or not settings.model_path:
+        return None
+    if preset_named(settings.model_path) is not None:
+        return None
+    return Path(settings.model_path).expanduser()
+
+
 class InferenceWorker:
     def __init__(self, factory: EngineFactory) -> None:
         self._factory = factory
@@ -45,21 +60,46 @@ class InferenceWorker:
         self._engine: CompletionEngine | None = None
         self._key: tuple[object, ...] | None = None
         self._loading: asyncio.Future[CompletionEngine] | None = None
+        # The model file as it was when the current engine loaded (or failed to).
+        self._watched: tuple[Path, FileIdentity | None] | None = None
 
     def load(self, settings: Settings) -> asyncio.Future[CompletionEngine]:
         """Start loading the engine for `settings` unless it is loaded or loading already."""
         key = engine_key(settings)
         if self._loading is None or self._key != key:
             self._key = key
+            self._watched = None
             loop = asyncio.get_running_loop()
             self._loading = loop.run_in_executor(self._executor, self._replace_engine, settings)
         return self._loading
+
+    def model_file_change(self, settings: Settings) -> str | None:
+        """If the model file changed on disk since it was loaded, start a reload and say so."""
+        watched = self._watched
+        if watched is None or self._loading is None or not self._loading.done():
+            return None
+        path, identity = watched
+        now = file_identity(path)
+        if now == identity:
+            return None
+        self._loading = None
+        self.load(settings)
+        what = "was removed" if now is None else "changed on disk"
+        return f"the model file {path} {what}; fimble is loading the model again."
 
     def _replace_engine(self, settings: Settings) -> CompletionEngine:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
-        self._engine = self._factory(settings)
+        configured = configured_model_file(settings)
+        before = file_identity(configured) if configured is not None else None
+        try:
+            self._engine = self._factory(settings)
+        except BaseException:
+            self._watched = (configured, before) if configured is not None else None
+            raise
+        loaded = self._engine.model_file
+        self._watched = (loaded, file_identity(loaded)) if loaded is not None else None
         return self._engine
 
     async def engine(self, settings: Settings) -> CompletionEngine:
@@ -74,12 +114,22 @@ class InferenceWorker:
     ) -> T:
         """Run `job` on the worker thread; cancelling the caller sets `cancel`."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, job, engine, cancel)
+        future = loop.run_in_executor(self._executor, self._run_current, job, engine, cancel)
         try:
             return await future
         except asyncio.CancelledError:
             cancel.set()
             raise
+
+    def _run_current(
+        self,
+        job: Callable[[CompletionEngine, threading.Event], T],
+        engine: CompletionEngine,
+        cancel: threading.Event,
+    ) -> T:
+        if engine is not self._engine:  # replaced (and closed) while this job waited
+            raise CompletionCancelled("the engine was reloaded")
+        return job(engine, cancel)
 
     def shutdown(self) -> None:
         def close_engine() -> None:

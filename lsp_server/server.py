@@ -121,6 +121,10 @@ class FimbleServer(LanguageServer):
             previous.set()
 
     async def loaded_engine(self) -> CompletionEngine | None:
+        change = self.worker.model_file_change(self.settings)
+        if change is not None:
+            self._reported.clear()  # what was wrong with the old file may be wrong again
+            self.tell_once(change, types.MessageType.Warning)
         try:
             return await self.worker.engine(self.settings)
         except (ModelFileError, FimTemplateError, EngineUnavailable) as error:

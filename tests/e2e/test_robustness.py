@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,45 @@ async def test_progress_is_reported_while_the_model_loads(start_server: StartSer
         type(report).__name__ for reports in client.progress_reports.values() for report in reports
     ]
     assert kinds[:1] == ["WorkDoneProgressBegin"] and kinds[-1:] == ["WorkDoneProgressEnd"]
+
+
+def messages_of(client: LanguageClient, kind: types.MessageType) -> list[str]:
+    return [m.message for m in client.messages if m.type == kind]
+
+
+async def test_model_file_removed_corrupted_and_restored_while_serving(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    from engines.model_files import assemble_embedded_model
+
+    original = assemble_embedded_model()
+    model = tmp_path / "model.gguf"
+    shutil.copyfile(original, model)
+    client = await start_server({"modelPath": str(model)})
+    column = len("    return ")
+
+    async def complete(step: str) -> str:
+        uri = f"file:///work/{step}.py"  # a new document each time: no remembered answer
+        open_document(client, uri, ADD)
+        result = await inline_at(client, uri, 1, column)
+        return only_text(result) if result.items else ""
+
+    assert "a" in await complete("loaded")
+
+    model.unlink()
+    assert await complete("removed") == ""
+    assert any("was removed" in m for m in messages_of(client, types.MessageType.Warning))
+    assert any("does not exist" in m for m in messages_of(client, types.MessageType.Error))
+
+    shutil.copyfile(original, model)
+    assert "a" in await complete("restored")
+
+    # Rewritten in place (as `cp` or a failed download does): truncated under the mapping.
+    with model.open("r+b") as stream:
+        stream.truncate(3_000_000)
+    assert await complete("truncated") == ""
+    assert any("changed on disk" in m for m in messages_of(client, types.MessageType.Warning))
+    assert any(str(model) in m for m in messages_of(client, types.MessageType.Error)[1:])
+
+    shutil.copyfile(original, model)
+    assert "a" in await complete("restored-again")

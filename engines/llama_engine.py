@@ -40,6 +40,7 @@ class LlamaEngineConfig:
     n_threads_batch: int = 2
     fim_template: str | None = None
     cache: PromptCacheConfig = field(default_factory=PromptCacheConfig)
+    kv_type: str = "f16"
 
 
 class LlamaEngine:
@@ -64,6 +65,7 @@ class LlamaEngine:
                 n_threads=config.n_threads,
                 n_threads_batch=config.n_threads_batch,
                 n_seq_max=PromptCache.sequences_needed(config.cache),
+                kv_type=config.kv_type,
             ),
         )
         self._cache = PromptCache(self._context, config.cache)
@@ -89,6 +91,7 @@ class LlamaEngine:
             details={
                 **self._model.describe(),
                 "context_tokens": str(self._context.n_ctx),
+                "kv_cache_type": config.kv_type,
                 "threads": f"{config.n_threads} decode, {config.n_threads_batch} prefill",
                 "kv_shift": "yes" if self._context.can_shift else "no (prefix reuse only)",
                 "cached_documents": str(config.cache.documents),

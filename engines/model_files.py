@@ -89,7 +89,7 @@ def _slice_paths(model: EmbeddedModel) -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):

@@ -78,6 +78,7 @@ class FimbleServer(LanguageServer):
         self._latest: dict[str, threading.Event] = {}
         self.memory = SuggestionMemory()
         self._idle: dict[str, asyncio.TimerHandle] = {}
+        self._prefilling: dict[str, threading.Event] = {}
         self.requests = RequestLog()
         self.workspace_context = WorkspaceContext()
 
@@ -98,12 +99,12 @@ class FimbleServer(LanguageServer):
             self.tell_once("invalid settings: " + "; ".join(problems), types.MessageType.Warning)
         self.settings = settings
 
-    def supersede(self, uri: str) -> threading.Event:
+    def supersede(self, uri: str, event: threading.Event | None = None) -> threading.Event:
         """A cancel event for a new request; the previous one for this document is cancelled."""
         previous = self._latest.get(uri)
         if previous is not None:
             previous.set()
-        event = threading.Event()
+        event = event or threading.Event()
         self._latest[uri] = event
         return event
 
@@ -186,8 +187,24 @@ class FimbleServer(LanguageServer):
         if timer is not None:
             timer.cancel()
 
+    def make_way(self) -> None:
+        """A request is here: no idle prefill, of any document, may keep the worker from it."""
+        for uri in list(self._idle):
+            self.stop_idle_prefill(uri)
+        for cancel in self._prefilling.values():
+            cancel.set()
+
     async def prefill(self, uri: str, position: types.Position) -> None:
         self._idle.pop(uri, None)
+        cancel = threading.Event()  # set by a request for any document (make_way)
+        self._prefilling[uri] = cancel
+        try:
+            await self._prefill(uri, position, cancel)
+        finally:
+            if self._prefilling.get(uri) is cancel:
+                del self._prefilling[uri]
+
+    async def _prefill(self, uri: str, position: types.Position, cancel: threading.Event) -> None:
         try:
             cursor = self.cursor(uri, position)
         except JsonRpcInvalidParams:
@@ -198,10 +215,12 @@ class FimbleServer(LanguageServer):
         cross_file = await self.workspace_context.request(
             uri, cursor.text, cursor.offset, cursor.language_id, self.settings, engine
         )
+        if cancel.is_set():
+            return
         job = partial(
             _prefill_job, uri=uri, cursor=cursor, settings=self.settings, cross_file=cross_file
         )
-        cancel = self.supersede(uri)
+        self.supersede(uri, cancel)
         try:
             await self.worker.run(job, engine, cancel)
             self.requests.count(IDLE_PREFILL)
@@ -217,7 +236,7 @@ class FimbleServer(LanguageServer):
         self, uri: str, position: types.Position
     ) -> tuple[Cursor, Suggestion] | None:
         started = time.perf_counter()
-        self.stop_idle_prefill(uri)
+        self.make_way()
         cursor = self.cursor(uri, position)
         if cursor is None:
             return None

@@ -179,3 +179,16 @@ async def test_an_idle_editor_gets_the_prompt_prefilled(client: LanguageClient) 
     record = await stats(client)
     assert record.source == "model"
     assert record.evaluated_tokens == 1  # only the prompt's last token, for its logits
+
+
+async def test_a_request_elsewhere_stops_the_idle_prefill(client: LanguageClient) -> None:
+    """The user moved on: prefilling the file left behind would only delay the answer."""
+    text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
+    left, current = "file:///work/left.py", "file:///work/current.py"
+    open_document(client, left, text)
+    open_document(client, current, "def add(a, b):\n    return \n")
+    type_at(client, left, 2, line, len(indent), "#")
+    answer = await inline_at(client, current, 1, len("    return "))
+    assert answer.items  # asked well within the idle pause after the edit of `left`
+    await asyncio.sleep(2.0)
+    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 0

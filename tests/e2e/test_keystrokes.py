@@ -77,6 +77,7 @@ async def test_a_keystroke_evaluates_a_handful_of_tokens(
     assert after.evaluated_tokens <= 16, after
     assert after.reused_tokens >= after.prompt_tokens - 16
     assert after.moved_tokens > 100  # the suffix was shifted into place, not evaluated
+    assert after.engine.kv_cache_type == kv_cache_type  # the setting reached llama.cpp's context
 
 
 async def test_typing_through_answers_without_the_model(client: LanguageClient) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from engines import model_catalog
-from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel
+from engines.llama_runtime import GGML_KV_TYPES, ContextConfig, LlamaContext, LlamaModel
 from engines.memory_estimate import (
     GIB,
+    KV_TYPE_BYTES,
     estimate_memory,
     fitting_configuration,
     read_gguf_metadata,
@@ -57,6 +58,10 @@ def test_a_smaller_budget_picks_q8_cache_then_a_shorter_context() -> None:
     shorter = fitting_configuration(path, 32768, q8.total - 1)
     assert shorter is not None and shorter.n_ctx == 16384
     assert fitting_configuration(path, 32768, 1 << 20) is None
+
+
+def test_every_kv_cache_type_estimated_is_one_llama_cpp_is_given() -> None:
+    assert set(GGML_KV_TYPES) == set(KV_TYPE_BYTES)
 
 
 def test_a_model_that_does_not_fit_is_loaded_compact_and_said_so() -> None:

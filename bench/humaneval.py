@@ -411,9 +411,17 @@ def load_baseline(model: str | None) -> LlamaEngine:
     make_project_importable()
     from engines.llama_engine import LlamaEngine, LlamaEngineConfig
     from engines.model_files import assemble_embedded_model
+    from engines.prompt_cache import PromptCacheConfig
 
     path = Path(model).expanduser() if model else assemble_embedded_model()
-    config = LlamaEngineConfig(path, n_ctx=BASELINE_CONTEXT, n_threads=os.cpu_count() or 1)
+    # Every prompt evaluated in full: reused KV entries moved from another task's prompt
+    # are an approximation the plain baseline must not get (it cost it about 6 points).
+    config = LlamaEngineConfig(
+        path,
+        n_ctx=BASELINE_CONTEXT,
+        n_threads=os.cpu_count() or 1,
+        cache=PromptCacheConfig(reuse=False),
+    )
     return LlamaEngine(config)
 
 

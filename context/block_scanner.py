@@ -10,6 +10,7 @@ from __future__ import annotations
 from context.indentation import indent_width, leading_whitespace, trim_whitespace_to_width
 from context.languages import is_closers_only
 from context.suffix_echo import SuffixEcho
+from context.unreachable_code import strands_following_code
 
 
 def fit_first_line(line: str, line_prefix: str, expected: int | None) -> str:
@@ -35,6 +36,7 @@ class BlockScanner:
         min_indent: int = 0,
         keeps_closing_line: bool = False,
         outer_floor: int | None = None,
+        opener_indent: int | None = None,
     ) -> None:
         self._line_prefix = line_prefix
         self._prefix_is_blank = not line_prefix.strip()
@@ -44,11 +46,18 @@ class BlockScanner:
         self._min_indent = min_indent
         self._keeps_closing_line = keeps_closing_line
         self._outer_floor = outer_floor
+        # Below a block opener in an indentation-scoped language the first line must sit
+        # deeper than the opener; a block the model wrote too shallow is moved right.
+        self._opener_indent = opener_indent
+        self._shift = ""
+        self._unshifted_base = 0
         self._base: int | None = None
         self._index = 0
         self._counted = 0
         self.kept: list[str] = []
         self.done = False
+        # The first line, when it was refused for making the code after it unreachable.
+        self.stranding_first_line: str | None = None
 
     def add(self, line: str) -> None:
         """Judge one completed line; sets `done` when the block has ended."""
@@ -61,6 +70,10 @@ class BlockScanner:
             self._counted += self._base is not None
             self._check_cap()
             return
+        if self._leaves_shifted_block(line):
+            self.done = True
+            return
+        line = self._shift + line
         if index == 0 and not self._prefix_is_blank:
             # The model continued the opener's own line: treat it as a one-line answer.
             self.kept.append(line)
@@ -74,6 +87,12 @@ class BlockScanner:
         if self._echo.repeats(line, width, first_line=self._base is None):
             self.done = True
             return
+        following = self._echo.following[0] if self._echo.following else None
+        if strands_following_code(line, width, following):
+            if self._base is None and self._prefix_is_blank:
+                self.stranding_first_line = line.strip()
+            self.done = True
+            return
         if width < floor:
             # In brace languages the block's own closing line ends it; the suffix lacks it.
             if self._keeps_closing_line and self._base is not None and is_closers_only(line):
@@ -85,6 +104,18 @@ class BlockScanner:
         self.kept.append(line)
         self._counted += 1
         self._check_cap()
+
+    def _leaves_shifted_block(self, line: str) -> bool:
+        """Decide the shift on the first line; later, whether a line leaves the moved block."""
+        if self._base is None:
+            opener, expected = self._opener_indent, self._expected
+            if self._prefix_is_blank and opener is not None and expected is not None:
+                width = self._width(line)
+                if width <= opener < expected and "\t" not in leading_whitespace(line):
+                    self._shift = " " * (expected - width)
+                    self._unshifted_base = width
+            return False
+        return bool(self._shift) and indent_width(line) < self._unshifted_base
 
     def _width(self, line: str) -> int:
         if self._base is None and self._prefix_is_blank:

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 from context.block_scanner import BlockScanner
 from context.completion_plan import CompletionMode, CompletionPlan
-from context.indentation import detect_indent_width, expected_indent, indent_width
+from context.indentation import (
+    detect_indent_width,
+    expected_indent,
+    indent_width,
+    opener_indent_above,
+)
 from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_scoped
 from context.suffix_echo import SuffixEcho
 from context.suggestion_cleanup import (
@@ -56,6 +61,7 @@ class CompletionFinisher:
             plan.max_lines,
             keeps_closing_line=self._braces,
             outer_floor=self._outer_floor(),
+            opener_indent=self._opener_indent(line_start),
         )
         self._pending = ""
         self._line_text = ""
@@ -63,6 +69,13 @@ class CompletionFinisher:
         self._done = False
         self._result: Suggestion | None = None
         self._finished = False
+
+    def _opener_indent(self, line_start: int) -> int | None:
+        """Where Python requires the body of the line above: that line's indentation."""
+        language = self._plan.language_id
+        if self._plan.line_prefix.strip() or not is_indentation_scoped(language):
+            return None
+        return opener_indent_above(self._document, line_start, language)
 
     def _outer_floor(self) -> int | None:
         """The shallowest indentation a block suggestion may reach.
@@ -145,6 +158,14 @@ class CompletionFinisher:
             line, _, self._pending = self._pending.partition("\n")
             self._blocks.add(line)
         self._done = self._blocks.done
+
+    @property
+    def stranding_first_line(self) -> str | None:
+        """The generated first line, when it was refused for making the code below unreachable.
+
+        The caller may ask the model again, steered away from it (`FimRequest.avoid_start`).
+        """
+        return self._blocks.stranding_first_line
 
     def finish(self) -> Suggestion | None:
         """The post-processed suggestion, or None if nothing is worth showing."""

@@ -75,6 +75,14 @@ def expected_indent(text: str, line_start: int, language_id: str) -> int | None:
     return indent_width(previous)
 
 
+def opener_indent_above(text: str, line_start: int, language_id: str) -> int | None:
+    """The indentation of the last non-blank line before `line_start` if it opens a block."""
+    previous = _previous_nonblank_line(text, line_start)
+    if previous is None or not ends_with_block_opener(previous.rstrip(), language_id):
+        return None
+    return indent_width(previous)
+
+
 def _previous_nonblank_line(text: str, line_start: int) -> str | None:
     end = line_start - 1
     while end > 0:

@@ -39,7 +39,9 @@ class SuffixEcho:
         The first line of a suggestion only counts as a repeat of the very next line: code
         legitimately repeats a statement found a few lines further down (`return 'No'`).
         Later lines also stop on a near-copy of the next lines (the model rewriting what
-        already follows, e.g. `distance = ...` for `new_distance = ...`).
+        already follows, e.g. `distance = ...` for `new_distance = ...`), or on an exact copy
+        of any compared line at the same indentation (the model re-writing a loop whose body
+        already follows).
         """
         stripped = line.strip()
         if not stripped or not self.following:
@@ -51,8 +53,12 @@ class SuffixEcho:
         if first_line or len("".join(stripped.split())) < _MIN_DISTINCTIVE_CHARS:
             return False
         return any(
-            indent_width(candidate) == width and _similar(stripped, candidate.strip())
-            for candidate in self.following[:_NEAR_COPY_LINES]
+            indent_width(candidate) == width
+            and (
+                stripped == candidate.strip()
+                or (index < _NEAR_COPY_LINES and _similar(stripped, candidate.strip()))
+            )
+            for index, candidate in enumerate(self.following)
         )
 
     def starts_with(self, lines: list[str]) -> bool:

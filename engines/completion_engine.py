@@ -41,6 +41,9 @@ class FimRequest:
     # Which document the prompt belongs to: each keeps its own sequence in the KV cache.
     document: str = ""
     repo_name: str = ""  # the workspace folder's name, for repository-level prompts
+    # The middle must not begin with this text (leading whitespace aside): where its first
+    # visible characters are chosen, candidates that would spell it are passed over.
+    avoid_start: str = ""
 
 
 @dataclass

@@ -31,6 +31,9 @@ from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, Model
 from engines.model_files import ModelFileError, check_gguf_file
 from engines.prompt_cache import PromptCache, PromptCacheConfig
 
+# How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
+AVOID_CANDIDATES = 64
+
 
 @dataclass(frozen=True)
 class LlamaEngineConfig:
@@ -196,6 +199,23 @@ class LlamaEngine:
         shifted = np.exp(logits - logits.max())
         return float(shifted[self._end_ids].sum() / shifted.sum())
 
+    def _choose(
+        self, logits: npt.NDArray[np.float32], required: bytes, avoid: str, written: str
+    ) -> int:
+        """The greedy token, healing's constraint and `avoid` respected."""
+        if required:
+            logits = np.where(self._allowed(required), logits, -np.inf)
+        best = int(np.argmax(logits))
+        if not avoid:
+            return best
+        for candidate in np.argsort(logits)[::-1][:AVOID_CANDIDATES]:
+            token = int(candidate)
+            piece = self._model.piece(token)[len(required) :]
+            visible = (written + piece.decode("utf-8", errors="ignore")).lstrip()
+            if not visible or not (avoid.startswith(visible) or visible.startswith(avoid)):
+                return token
+        return best
+
     def _generate(
         self,
         request: FimRequest,
@@ -206,16 +226,14 @@ class LlamaEngine:
         stop_ids = self._template.stop_ids
         self._stats.stop_reason = "max_tokens"
         at_line_break = False
+        avoid, written = request.avoid_start.strip(), ""
         for _ in range(request.max_tokens):
             logits = self._context.last_logits()
             threshold = request.end_probability_at_line_break
             if at_line_break and threshold > 0 and self._end_probability(logits) >= threshold:
                 self._stats.stop_reason = "likely_end"
                 break
-            if required:
-                token = int(np.argmax(np.where(self._allowed(required), logits, -np.inf)))
-            else:
-                token = int(np.argmax(logits))
+            token = self._choose(logits, required, avoid, written)
             if token in stop_ids or self._model.is_end_of_generation(token):
                 self._stats.stop_reason = "end_of_generation"
                 break
@@ -225,6 +243,10 @@ class LlamaEngine:
                 required = b""
             text = decoder.decode(piece)
             at_line_break = text.endswith("\n")
+            if avoid:
+                written += text
+                if written.strip():
+                    avoid = ""
             self._stats.generated_tokens += 1
             self._stats.stop_reason = "consumer"
             if text:

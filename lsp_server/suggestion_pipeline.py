@@ -138,6 +138,12 @@ def suggest(
         request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+        if suggestion is None and finisher.stranding_first_line:
+            # The model's first choice would leave the code below unreachable (`return x`
+            # in the middle of a body): its next-best start is the second opinion.
+            request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
+            finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
+            suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
         if suggestion is not None or not engine.last_stats.healed:
             break
     return suggestion

@@ -314,3 +314,55 @@ def test_at_the_end_of_a_definition_a_block_may_reach_its_body() -> None:
     done, result = stream(source, "python", pieces)
     assert done == [False, False, True]
     assert result == Suggestion("            total += 1\n    return total", 0)
+
+
+def test_a_first_line_that_strands_the_code_below_is_refused_and_named() -> None:
+    source = (
+        "def depth(s):\n    level = 0\n‸\n    for c in s:\n        level += 1\n    return level\n"
+    )
+    target = finisher(source, "python")
+    assert target.feed("    return level\n")
+    assert target.finish() is None
+    assert target.stranding_first_line == "return level"
+
+
+def test_a_later_line_that_strands_the_code_below_ends_the_block() -> None:
+    source = (
+        "def f(xs):\n    total = 0\n‸\n    for x in xs:\n        total += x\n    return total\n"
+    )
+    done, result = stream(source, "python", ["    seen = set()\n", "    return total\n", "x\n"])
+    assert done == [False, True]
+    assert result == Suggestion("    seen = set()", 0)
+
+
+def test_a_return_before_the_next_branch_or_a_closer_is_kept() -> None:
+    python = "def sign(x):\n    if x < 0:\n‸\n    else:\n        return 1\n"
+    target = finisher(python, "python")
+    target.feed("        return -1\n    else:\n")
+    assert target.finish() == Suggestion("        return -1", 0)
+    assert target.stranding_first_line is None
+    javascript = "function sign(x) {\n  if (x < 0) {\n‸\n  }\n  return 1;\n}\n"
+    target = finisher(javascript, "javascript")
+    target.feed("    return -1;\n  }\n")
+    assert target.finish() == Suggestion("    return -1;", 0)
+
+
+def test_a_body_written_one_level_too_shallow_is_moved_under_its_opener() -> None:
+    source = (
+        "def f(xs):\n    for x in xs:\n        if x is None:\n‸\n        else:\n            g(x)\n"
+    )
+    pieces = ["        x = 0\n", "        y = 1\n", "    return y\n"]
+    done, result = stream(source, "python", pieces)
+    assert done == [False, False, True]
+    assert result == Suggestion("            x = 0\n            y = 1", 0)
+
+
+def test_a_block_stops_where_it_copies_a_later_distinctive_suffix_line() -> None:
+    source = (
+        "def f(xs, ys):\n    ys.reverse()\n‸\n    i = 0\n    n = len(ys)\n"
+        "    for x in xs:\n        if i < n and x < ys[i]:\n            i += 1\n    return i\n"
+    )
+    pieces = ["    count = 0\n", "    for j in range(n):\n", "        if i < n and x < ys[i]:\n"]
+    done, result = stream(source, "python", pieces)
+    assert done == [False, False, True]
+    assert result == Suggestion("    count = 0", 0)

@@ -81,6 +81,7 @@ def plan_completion(
     count_tokens: Callable[[str], int],
     prefix_tokens: int,
     suffix_tokens: int,
+    anchor_lines: int = PREFIX_ANCHOR_LINES,
 ) -> CompletionPlan | None:
     """Plan a completion at str offset `offset`, or return None if none fits there."""
     if not 0 <= offset <= len(text):
@@ -93,7 +94,7 @@ def plan_completion(
     limit = _suffix_limit(text, offset, line, tree, language_id)
     return CompletionPlan(
         language_id=language_id,
-        prefix=prefix_window(text, offset, count_tokens, prefix_tokens, PREFIX_ANCHOR_LINES),
+        prefix=prefix_window(text, offset, count_tokens, prefix_tokens, anchor_lines),
         suffix=suffix_window(text, offset, limit, count_tokens, suffix_tokens),
         mode=mode,
         line_prefix=line.line_prefix,

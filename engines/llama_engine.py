@@ -168,6 +168,10 @@ class LlamaEngine:
         prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id(), head)
         return prompt, required
 
+    def pending_tokens(self, request: FimRequest) -> int:
+        prompt, _ = self._prompt(request)
+        return self._cache.pending(request.document, prompt)
+
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Bring the KV cache to the request's prompt now, so that asking costs little."""
         prompt, _ = self._prompt(request)

@@ -75,6 +75,23 @@ class PromptCache:
             self._free_ids.append(sequence.seq_id)
             del self._sequences[document]
 
+    def _plan(self, sequence: CachedSequence, prompt: list[int]) -> ReusePlan:
+        if not self._config.reuse:
+            return ReusePlan(0, (), len(prompt))
+        return plan_reuse(
+            sequence.tokens,
+            prompt,
+            can_shift=self._context.can_shift,
+            min_run=self._config.min_run,
+            ages=sequence.ages,
+            max_age=self._config.max_age,
+        )
+
+    def pending(self, document: str, prompt: list[int]) -> int:
+        """How many of `prompt`'s tokens bringing `document`'s sequence to it would evaluate."""
+        sequence = self._sequences.get(document) or CachedSequence(-1)
+        return self._plan(sequence, prompt).evaluated
+
     def prefill(
         self, document: str, prompt: list[int], reserve: int, cancel: threading.Event
     ) -> ReusePlan:
@@ -83,17 +100,7 @@ class PromptCache:
         `reserve` cells are kept free for the tokens that will be generated.
         """
         sequence = self._sequence(document)
-        if self._config.reuse:
-            plan = plan_reuse(
-                sequence.tokens,
-                prompt,
-                can_shift=self._context.can_shift,
-                min_run=self._config.min_run,
-                ages=sequence.ages,
-                max_age=self._config.max_age,
-            )
-        else:
-            plan = ReusePlan(0, (), len(prompt))
+        plan = self._plan(sequence, prompt)
         self._make_room(sequence, plan.evaluated + reserve)
         self._apply(sequence, plan, prompt, cancel)
         return plan

@@ -189,11 +189,19 @@ class RemoteEngine:
         # OpenAI-style servers accept at most four stop strings.
         return tuple(dict.fromkeys(stop for stop in stops if stop))[:4]
 
+    def pending_tokens(self, request: FimRequest) -> int:
+        return 0  # the server's own cache decides; nothing to plan from here
+
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Nothing to prepare: the server keeps its own prompt cache."""
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
+        if request.avoid_start:
+            # A server's sampler cannot be steered token by token from here, and asking
+            # again would only repeat the first answer: no second opinion.
+            self._stats.stop_reason = "cannot_avoid"
+            return
         prompt_text = request.prefix + request.suffix
         self._stats.prompt_tokens = estimate_tokens(defuse_markers(self._template, prompt_text))
         self._stats.evaluated_tokens = self._stats.prompt_tokens

@@ -233,7 +233,7 @@ class FimbleServer(LanguageServer):
                 del self._latest[uri]
 
     async def suggestion(
-        self, uri: str, position: types.Position
+        self, uri: str, position: types.Position, automatic: bool = False
     ) -> tuple[Cursor, Suggestion] | None:
         started = time.perf_counter()
         self.stop_idle_prefill(uri)
@@ -261,6 +261,7 @@ class FimbleServer(LanguageServer):
             settings=self.settings,
             on_cancel=partial(self.requests.record, CANCELLED, started=started),
             cross_file=cross_file,
+            quick_start=automatic and self.settings.prompt_cache,
         )
         cancel = self.supersede(uri)
         try:
@@ -300,6 +301,7 @@ def _suggest_job(
     settings: Settings,
     on_cancel: Callable[[GenerationStats | None], None],
     cross_file: CrossFileRequest | None = None,
+    quick_start: bool = False,
 ) -> tuple[Suggestion | None, GenerationStats]:
     """On the worker thread: the suggestion and what it cost (recorded here if cancelled)."""
     if cancel.is_set():
@@ -315,6 +317,7 @@ def _suggest_job(
             cancel,
             document=uri,
             cross_file=cross_file,
+            quick_start=quick_start,
         )
     except CompletionCancelled:
         on_cancel(dataclasses.replace(engine.last_stats))
@@ -417,7 +420,8 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
     async def inline_completion(
         ls: FimbleServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        found = await ls.suggestion(params.text_document.uri, params.position)
+        automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+        found = await ls.suggestion(params.text_document.uri, params.position, automatic)
         if found is None:
             return types.InlineCompletionList(items=[])
         cursor, suggestion = found

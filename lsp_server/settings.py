@@ -82,6 +82,16 @@ class Settings:
             "last suggestion while typing through it. Off only to measure the difference."
         ),
     )
+    quick_start_tokens: int = field(
+        default=160,
+        metadata=_describe(
+            "While the user types (automatic requests), a request that would evaluate more "
+            "than this many prompt tokens first (the cursor jumped, the file was just opened) "
+            "is answered at once from the nearest lines, a prompt of about this many tokens; "
+            "the full window is evaluated once the editor is idle. Requests the user invokes "
+            "always get the full window. 0: always the full window."
+        ),
+    )
     threads: int = field(
         default=0,
         metadata=_describe("CPU threads for inference. 0: one per core."),
@@ -189,6 +199,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "max_lines": (1, 200),
     "context_size": (256, 131072),
     "cached_documents": (1, 64),
+    "quick_start_tokens": (0, 32768),
     "threads": (0, 512),
     "max_file_bytes": (1024, 1 << 31),
     "remote_timeout": (1, 600),

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
+from context.completion_plan import PREFIX_ANCHOR_LINES
 from engines.completion_engine import CompletionEngine, ContextSnippet, FimRequest
 from lsp_server.settings import Settings
 
@@ -35,16 +36,30 @@ class CrossFileRequest:
 END_PROBABILITY = 0.25
 
 
+# A quick start's prompt: this share of quickStartTokens before the cursor, the rest after,
+# its window starting on multiples of this many lines.
+QUICK_PREFIX_SHARE = 0.75
+QUICK_ANCHOR_LINES = 8
+QUICK_DOCUMENT_SUFFIX = "#nearby"
+
+
 def plan_for(
-    engine: CompletionEngine, text: str, offset: int, language_id: str, settings: Settings
+    engine: CompletionEngine,
+    text: str,
+    offset: int,
+    language_id: str,
+    settings: Settings,
+    quick: bool = False,
 ) -> CompletionPlan | None:
+    if quick:
+        prefix_tokens = int(settings.quick_start_tokens * QUICK_PREFIX_SHARE)
+        suffix_tokens = settings.quick_start_tokens - prefix_tokens
+        anchor_lines = QUICK_ANCHOR_LINES
+    else:
+        prefix_tokens, suffix_tokens = settings.prefix_tokens, settings.suffix_tokens
+        anchor_lines = PREFIX_ANCHOR_LINES
     plan = plan_completion(
-        text,
-        offset,
-        language_id,
-        engine.count_tokens,
-        settings.prefix_tokens,
-        settings.suffix_tokens,
+        text, offset, language_id, engine.count_tokens, prefix_tokens, suffix_tokens, anchor_lines
     )
     if plan is None:
         return None
@@ -124,13 +139,25 @@ def suggest(
     on_text: Callable[[str], None] | None = None,
     document: str = "",
     cross_file: CrossFileRequest | None = None,
+    quick_start: bool = False,
 ) -> Suggestion | None:
-    """The suggestion at `offset`, or None where nothing sensible fits."""
+    """The suggestion at `offset`, or None where nothing sensible fits.
+
+    With `quick_start` (the user is typing), a prompt that would cost more than
+    quickStartTokens to evaluate is replaced by a short one around the cursor, cached apart
+    (the full one keeps growing in idle prefills under the document's own sequence).
+    """
     cross_file = cross_file or CrossFileRequest()
     settings = _with_room_for(cross_file, settings)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
+    if quick_start and settings.quick_start_tokens > 0:
+        full = fim_request(plan, settings, True, document, cross_file)
+        if engine.pending_tokens(full) > settings.quick_start_tokens:
+            plan = plan_for(engine, text, offset, language_id, settings, quick=True) or plan
+            document += QUICK_DOCUMENT_SUFFIX
+            cross_file = CrossFileRequest(cross_file.file_path, cross_file.repo_name)
     suggestion = None
     # Token healing first (the prompt's last token is re-chosen by the model); where that
     # answer is unusable, plainly continuing the text is the second opinion.

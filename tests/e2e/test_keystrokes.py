@@ -193,3 +193,45 @@ async def test_a_request_elsewhere_stops_the_idle_prefill(client: LanguageClient
     assert answer.items  # asked well within the idle pause after the edit of `left`
     await asyncio.sleep(2.0)
     assert getattr((await stats(client)).totals, "idle_prefill", 0) == 0
+
+
+async def automatic_at(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> types.InlineCompletionList:
+    """A request as editors send them while the user types."""
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, character),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+    )
+    assert isinstance(result, types.InlineCompletionList), result
+    return result
+
+
+async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_full_window(
+    client: LanguageClient,
+) -> None:
+    text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
+    uri = "file:///work/jump.py"
+    open_document(client, uri, text)
+    type_at(client, uri, 2, line, len(indent), "#")
+    answer = await automatic_at(client, uri, line, len(indent) + 1)
+    quick = await stats(client)
+    assert quick.source == "model"
+    # quickStartTokens (160) of code, the FIM markers and the healed token's neighbours.
+    assert quick.prompt_tokens <= 170 and quick.evaluated_tokens <= 170, quick
+    suggested = str(answer.items[0].insert_text) if answer.items else ""
+    typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
+    type_at(client, uri, 3, line, len(indent) + 1, typed)
+    for _ in range(600):  # the full window is evaluated once the editor is idle
+        await asyncio.sleep(0.1)
+        if getattr((await stats(client)).totals, "idle_prefill", 0):
+            break
+    await automatic_at(client, uri, line, len(indent) + 2)
+    full = await stats(client)
+    assert full.source == "model"
+    assert full.prompt_tokens > 300 and full.evaluated_tokens <= 16, full

@@ -117,3 +117,12 @@ def test_infill_request_and_stream(infill_server: str) -> None:
     assert body["stream"] is True and body["n_predict"] == 32
     assert engine.last_stats.generated_tokens == 2 and engine.last_stats.stop_reason == "eos"
     engine.close()
+
+
+def test_a_steered_request_is_not_sent_to_a_server_that_cannot_be_steered() -> None:
+    # Port 9 on loopback: were a request sent, it would fail with a connection error.
+    engine = RemoteEngine(RemoteEngineConfig("openai", "http://127.0.0.1:9/", model="m"))
+    request = FimRequest("a = ", "\nb = 2", 16, avoid_start="return a")
+    assert list(engine.stream(request, threading.Event())) == []
+    assert engine.last_stats.stop_reason == "cannot_avoid"
+    engine.close()

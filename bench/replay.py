@@ -14,7 +14,12 @@ Passes, in one run:
   token plus the tokens generated times the decode time per token, both rates measured
   around llama.cpp's decode calls in the caches-off server (answers from memory: 0).
 
-Usage: python bench/replay.py [--lines-per-file 12] [--off-every 2] [--json out.json]
+With `--typing-ms N` the typist pauses N ms before each keystroke (a person typing), which
+leaves the server time between requests for work nobody waits for; by default keys follow
+each other as soon as the previous answer is in (no idle time at all).
+
+Usage: python bench/replay.py [--lines-per-file 12] [--off-every 2] [--typing-ms 0]
+       [--json out.json]
 """
 
 from __future__ import annotations
@@ -220,7 +225,9 @@ class Session:
             await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
 
 
-async def run_pass(name: str, options: dict[str, Any], work: list[tuple[str, str, int]]) -> Pass:
+async def run_pass(
+    name: str, options: dict[str, Any], work: list[tuple[str, str, int]], pause_s: float = 0.0
+) -> Pass:
     session = Session(options)
     await session.start()
     result = Pass(name)
@@ -236,6 +243,8 @@ async def run_pass(name: str, options: dict[str, Any], work: list[tuple[str, str
             document, keys = script(uri, text, line)
             session.open(uri, document)
             for key in keys:
+                if pause_s:
+                    await asyncio.sleep(pause_s)
                 session.type(key)
                 if key.ask:
                     result.answers.append(await session.ask(key))
@@ -318,6 +327,12 @@ async def main() -> None:
     parser.add_argument(
         "--off-every", type=int, default=2, help="the caches-off pass types every Nth line"
     )
+    parser.add_argument(
+        "--typing-ms",
+        type=float,
+        default=0.0,
+        help="pause before each keystroke (0: type as fast as answers come, the default)",
+    )
     parser.add_argument("--json", help="write every answer here")
     args = parser.parse_args()
     work = [
@@ -327,8 +342,11 @@ async def main() -> None:
     ]
     off_work = work[:: args.off_every]
     print(f"typing {len(work)} lines of {len(SOURCE_MODULES)} files", file=sys.stderr)
-    fimble = await run_pass("fimble", {}, work)
-    off = await run_pass("caches off", {"promptCache": False}, off_work)
+    pause_s = args.typing_ms / 1000
+    if pause_s:
+        print(f"a keystroke every {args.typing_ms:.0f} ms at the least", file=sys.stderr)
+    fimble = await run_pass("fimble", {}, work, pause_s)
+    off = await run_pass("caches off", {"promptCache": False}, off_work, pause_s)
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []
     index = 0

@@ -78,6 +78,7 @@ class FimbleServer(LanguageServer):
         self._latest: dict[str, threading.Event] = {}
         self.memory = SuggestionMemory()
         self._idle: dict[str, asyncio.TimerHandle] = {}
+        self._growing: set[asyncio.Future[None]] = set()
         self._prefilling: dict[str, threading.Event] = {}
         self.requests = RequestLog()
         self.workspace_context = WorkspaceContext()
@@ -194,6 +195,9 @@ class FimbleServer(LanguageServer):
         for cancel in self._prefilling.values():
             cancel.set()
 
+    def prefilling(self) -> bool:
+        return bool(self._prefilling)
+
     async def prefill(self, uri: str, position: types.Position) -> None:
         self._idle.pop(uri, None)
         cancel = threading.Event()  # set by a request for any document (make_way)
@@ -279,6 +283,12 @@ class FimbleServer(LanguageServer):
             return None  # the document changed meanwhile: the answer is for text gone
         self.memory.remember(uri, cursor.text, cursor.offset, result)
         self.requests.record(MODEL, stats, started=started)
+        if automatic and self.settings.prompt_cache:
+            # The user is typing here: evaluate the full window (after a quick start) in the
+            # time until the next request, which stops it and keeps what was done.
+            task = asyncio.ensure_future(self.prefill(uri, position))
+            self._growing.add(task)
+            task.add_done_callback(self._growing.discard)
         return (cursor, result) if result is not None else None
 
     def renders_plain_documentation(self) -> bool:
@@ -448,7 +458,8 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         engine = await ls.loaded_engine()
         if engine is None:
             return ls.requests.summary()
-        await ls.worker.run(_nothing, engine, threading.Event())
+        if not ls.prefilling():  # background prefills are not waited for
+            await ls.worker.run(_nothing, engine, threading.Event())
         loaded = engine.description
         about = {"model": loaded.model_path, "fim_template": loaded.fim_template, **loaded.details}
         return {**ls.requests.summary(), "engine": about}

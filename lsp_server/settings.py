@@ -83,7 +83,7 @@ class Settings:
         ),
     )
     quick_start_tokens: int = field(
-        default=160,
+        default=200,
         metadata=_describe(
             "While the user types (automatic requests), a request that would evaluate more "
             "than this many prompt tokens first (the cursor jumped, the file was just opened) "

@@ -38,8 +38,8 @@ END_PROBABILITY = 0.25
 
 # A quick start's prompt: this share of quickStartTokens before the cursor, the rest after,
 # its window starting on multiples of this many lines.
-QUICK_PREFIX_SHARE = 0.75
-QUICK_ANCHOR_LINES = 8
+QUICK_PREFIX_SHARE = 0.85
+QUICK_ANCHOR_LINES = 4
 QUICK_DOCUMENT_SUFFIX = "#nearby"
 
 

@@ -222,8 +222,8 @@ async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_f
     answer = await automatic_at(client, uri, line, len(indent) + 1)
     quick = await stats(client)
     assert quick.source == "model"
-    # quickStartTokens (160) of code, the FIM markers and the healed token's neighbours.
-    assert quick.prompt_tokens <= 170 and quick.evaluated_tokens <= 170, quick
+    # About quickStartTokens (200) of code: whole lines, plus the FIM markers.
+    assert quick.prompt_tokens <= 240 and quick.evaluated_tokens <= 240, quick
     suggested = str(answer.items[0].insert_text) if answer.items else ""
     typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
     type_at(client, uri, 3, line, len(indent) + 1, typed)

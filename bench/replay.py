@@ -19,7 +19,7 @@ leaves the server time between requests for work nobody waits for; by default ke
 each other as soon as the previous answer is in (no idle time at all).
 
 Usage: python bench/replay.py [--lines-per-file 12] [--off-every 2] [--typing-ms 0]
-       [--json out.json]
+       [--settings '{"quickStartTokens": 200}'] [--json out.json]
 """
 
 from __future__ import annotations
@@ -333,6 +333,9 @@ async def main() -> None:
         default=0.0,
         help="pause before each keystroke (0: type as fast as answers come, the default)",
     )
+    parser.add_argument(
+        "--settings", default="{}", help="fimble settings for the fimble pass, as JSON"
+    )
     parser.add_argument("--json", help="write every answer here")
     args = parser.parse_args()
     work = [
@@ -345,7 +348,7 @@ async def main() -> None:
     pause_s = args.typing_ms / 1000
     if pause_s:
         print(f"a keystroke every {args.typing_ms:.0f} ms at the least", file=sys.stderr)
-    fimble = await run_pass("fimble", {}, work, pause_s)
+    fimble = await run_pass("fimble", json.loads(args.settings), work, pause_s)
     off = await run_pass("caches off", {"promptCache": False}, off_work, pause_s)
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []

@@ -283,7 +283,7 @@ class FimbleServer(LanguageServer):
             return None  # the document changed meanwhile: the answer is for text gone
         self.memory.remember(uri, cursor.text, cursor.offset, result)
         self.requests.record(MODEL, stats, started=started)
-        if automatic and self.settings.prompt_cache:
+        if automatic and self.settings.prompt_cache and self.settings.quick_start_tokens:
             # The user is typing here: evaluate the full window (after a quick start) in the
             # time until the next request, which stops it and keeps what was done.
             task = asyncio.ensure_future(self.prefill(uri, position))

@@ -213,8 +213,9 @@ async def automatic_at(
 
 
 async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_full_window(
-    client: LanguageClient,
+    start_server: StartServer,
 ) -> None:
+    client = await start_server({"quickStartTokens": 200})
     text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
     uri = "file:///work/jump.py"
     open_document(client, uri, text)
@@ -227,7 +228,7 @@ async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_f
     suggested = str(answer.items[0].insert_text) if answer.items else ""
     typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
     type_at(client, uri, 3, line, len(indent) + 1, typed)
-    for _ in range(600):  # the full window is evaluated once the editor is idle
+    for _ in range(600):  # the full window is evaluated after the answer, in the pause
         await asyncio.sleep(0.1)
         if getattr((await stats(client)).totals, "idle_prefill", 0):
             break

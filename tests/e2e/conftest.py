@@ -114,15 +114,18 @@ def open_document(client: LanguageClient, uri: str, text: str, language_id: str 
 
 
 async def inline_at(
-    client: LanguageClient, uri: str, line: int, character: int
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    character: int,
+    trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Invoked,
 ) -> types.InlineCompletionList:
+    """Ask as a user does (Invoked), or as editors do while the user types (Automatic)."""
     result = await client.text_document_inline_completion_async(
         types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri),
             position=types.Position(line, character),
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            ),
+            context=types.InlineCompletionContext(trigger_kind=trigger),
         )
     )
     assert isinstance(result, types.InlineCompletionList), result

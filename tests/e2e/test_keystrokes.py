@@ -199,17 +199,9 @@ async def automatic_at(
     client: LanguageClient, uri: str, line: int, character: int
 ) -> types.InlineCompletionList:
     """A request as editors send them while the user types."""
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri),
-            position=types.Position(line, character),
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-        )
+    return await inline_at(
+        client, uri, line, character, types.InlineCompletionTriggerKind.Automatic
     )
-    assert isinstance(result, types.InlineCompletionList), result
-    return result
 
 
 async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_full_window(

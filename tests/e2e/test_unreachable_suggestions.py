@@ -70,4 +70,5 @@ async def test_a_blank_line_mid_body_gets_no_return_that_strands_the_loop(
     result = await inline_at(client, uri, 2, 0)
     suggestion = only_text(result) if result.items else ""
     assert not suggestion.strip().startswith("return"), suggestion
-    assert suggestion.strip() == "deepest_level = 0", suggestion
+    # The statement the loop needs: here the model writes `deepest_level = 0`.
+    assert suggestion.strip().startswith("deepest_level ="), suggestion

@@ -414,8 +414,9 @@ def load_baseline(model: str | None) -> LlamaEngine:
     from engines.prompt_cache import PromptCacheConfig
 
     path = Path(model).expanduser() if model else assemble_embedded_model()
-    # Every prompt evaluated in full: reused KV entries moved from another task's prompt
-    # are an approximation the plain baseline must not get (it cost it about 6 points).
+    # Every prompt evaluated in full: KV entries moved from another task's prompt are an
+    # approximation the plain baseline must not get (it moved its single-line score from
+    # 51.9% to 48.1% on 2026-11-29).
     config = LlamaEngineConfig(
         path,
         n_ctx=BASELINE_CONTEXT,

@@ -70,8 +70,10 @@ class BlockScanner:
             self._counted += self._base is not None
             self._check_cap()
             return
-        if self._leaves_shifted_block(line):
-            self.done = True
+        if self._base is None:
+            self._choose_shift(line)
+        elif self._shift and indent_width(line) < self._unshifted_base:
+            self.done = True  # the line leaves the block the model wrote too shallow
             return
         line = self._shift + line
         if index == 0 and not self._prefix_is_blank:
@@ -105,17 +107,15 @@ class BlockScanner:
         self._counted += 1
         self._check_cap()
 
-    def _leaves_shifted_block(self, line: str) -> bool:
-        """Decide the shift on the first line; later, whether a line leaves the moved block."""
-        if self._base is None:
-            opener, expected = self._opener_indent, self._expected
-            if self._prefix_is_blank and opener is not None and expected is not None:
-                width = self._width(line)
-                if width <= opener < expected and "\t" not in leading_whitespace(line):
-                    self._shift = " " * (expected - width)
-                    self._unshifted_base = width
-            return False
-        return bool(self._shift) and indent_width(line) < self._unshifted_base
+    def _choose_shift(self, first_line: str) -> None:
+        """Move the block right when its first line sits no deeper than the opener above."""
+        opener, expected = self._opener_indent, self._expected
+        if not self._prefix_is_blank or opener is None or expected is None:
+            return
+        width = self._width(first_line)
+        if width <= opener < expected and "\t" not in leading_whitespace(first_line):
+            self._shift = " " * (expected - width)
+            self._unshifted_base = width
 
     def _width(self, line: str) -> int:
         if self._base is None and self._prefix_is_blank:

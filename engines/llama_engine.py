@@ -9,6 +9,7 @@ event stops it between prefill chunks and between tokens.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -81,6 +82,7 @@ class LlamaEngine:
         )
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
         self._stats = GenerationStats()
+        self._last_prompt: tuple[FimRequest, tuple[list[int], bytes]] | None = None
         self._end_ids = np.array(
             sorted(
                 self._template.stop_ids
@@ -147,7 +149,19 @@ class LlamaEngine:
         return allowed
 
     def _prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
-        """The prompt's token ids, and the bytes a healed last token must start with."""
+        """The prompt's token ids, and the bytes a healed last token must start with.
+
+        The last one is remembered: a request is often costed (`pending_tokens`) or asked
+        again (steered away from a refused start) with the same prompt.
+        """
+        key = dataclasses.replace(request, avoid_start="", end_probability_at_line_break=0.0)
+        if self._last_prompt is not None and self._last_prompt[0] == key:
+            return self._last_prompt[1]
+        built = self._build_prompt(request)
+        self._last_prompt = (key, built)
+        return built
+
+    def _build_prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
         head = self._template.repo_head(
             request.repo_name, request.snippets, request.file_path, self._tokenize
         )

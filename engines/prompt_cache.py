@@ -44,6 +44,7 @@ class PromptCache:
         self._parking = config.documents
         self._sequences: OrderedDict[str, CachedSequence] = OrderedDict()
         self._free_ids = list(range(config.documents))
+        self._last_plan: tuple[tuple[list[int], list[int], list[int]], ReusePlan] | None = None
 
     @staticmethod
     def sequences_needed(config: PromptCacheConfig) -> int:
@@ -76,9 +77,14 @@ class PromptCache:
             del self._sequences[document]
 
     def _plan(self, sequence: CachedSequence, prompt: list[int]) -> ReusePlan:
+        """The reuse plan; the last one is remembered while the sequence stays as it was
+        (a prompt costed by `pending` is then brought in without matching it again)."""
         if not self._config.reuse:
             return ReusePlan(0, (), len(prompt))
-        return plan_reuse(
+        state = (list(sequence.tokens), list(sequence.ages), list(prompt))
+        if self._last_plan is not None and self._last_plan[0] == state:
+            return self._last_plan[1]
+        plan = plan_reuse(
             sequence.tokens,
             prompt,
             can_shift=self._context.can_shift,
@@ -86,6 +92,8 @@ class PromptCache:
             ages=sequence.ages,
             max_age=self._config.max_age,
         )
+        self._last_plan = (state, plan)
+        return plan
 
     def pending(self, document: str, prompt: list[int]) -> int:
         """How many of `prompt`'s tokens bringing `document`'s sequence to it would evaluate."""

@@ -217,14 +217,17 @@ async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_f
     assert quick.source == "model"
     # About quickStartTokens (200) of code: whole lines, plus the FIM markers.
     assert quick.prompt_tokens <= 240 and quick.evaluated_tokens <= 240, quick
-    suggested = str(answer.items[0].insert_text) if answer.items else ""
-    typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
-    type_at(client, uri, 3, line, len(indent) + 1, typed)
-    for _ in range(600):  # the full window is evaluated after the answer, in the pause
+    # No edit follows the answer, so no idle timer runs: only the evaluation started right
+    # after answering can bring the full window in.
+    for _ in range(600):
         await asyncio.sleep(0.1)
         if getattr((await stats(client)).totals, "idle_prefill", 0):
             break
-    await automatic_at(client, uri, line, len(indent) + 2)
+    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 1
+    suggested = str(answer.items[0].insert_text) if answer.items else ""
+    typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
+    type_at(client, uri, 3, line, len(indent) + 1, typed)
+    await automatic_at(client, uri, line, len(indent) + 2)  # before any idle timer fires
     full = await stats(client)
     assert full.source == "model"
     assert full.prompt_tokens > 300 and full.evaluated_tokens <= 16, full

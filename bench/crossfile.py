@@ -1,16 +1,21 @@
 """Repository-level benchmark: does code from other files make fimble's completed lines right?
 
 Workspace: copies of real pure-Python packages installed in site-packages (not part of this
-project). Holes: lines that call a name the file imports from another file of the same
-package (resolved the way fimble resolves imports), with the line's code removed (its
-indentation kept) and the rest of the package present in the workspace. Every hole is asked
-through `fimble serve` over LSP, once per configuration: no cross-file context, each source
-alone, all sources. Before each hole the "editor" opens three neighbouring files of the same
-directory and edits one line in each (what the recent-regions source sees). Reported: exact
-match and edit similarity of the completed line, and p50/p95 latency.
+project), each in its own workspace folder laid out like its repository (`click/click/...`), as
+a multi-root editor window holds them. Holes: lines that call a name the file imports from
+another file of the same package (resolved the way fimble resolves imports), with the line's
+code removed (its indentation kept) and the rest of the package present in the workspace. Every
+hole is asked through `fimble serve` over LSP, once per configuration: no cross-file context,
+each source alone, all sources. Before each hole the "editor" opens three neighbouring files of
+the same directory and edits one line in each (what the recent-regions source sees). Reported:
+exact match and edit similarity of the completed line, and p50/p95 latency.
 
-    python bench/crossfile.py --holes 16 --prefix-tokens 640 --suffix-tokens 128 \
-        --context-tokens 256
+With `--cursor call` the same lines are typed up to the call of the other file's name (the
+cursor sits just before it, where an editor would ask while the user writes the line), and the
+rest of the line is what must come out.
+
+    python bench/crossfile.py [--holes 30] [--cursor line|call] [--configs "no context,all sources"]
+        [--prefix-tokens 1024] [--suffix-tokens 256] [--context-tokens 384]
 """
 
 from __future__ import annotations
@@ -56,18 +61,23 @@ class Hole:
     path: Path
     line: int
     indent: str
-    expected: str
+    expected: str  # the line's code after the cursor
     text: str  # the file with the hole's code removed
+    typed: str = ""  # the line's code before the cursor (--cursor call)
+
+    @property
+    def column(self) -> int:
+        return len(self.indent) + len(self.typed)
 
 
 def _called_names(line: str) -> set[str]:
     return set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", line))
 
 
-def find_holes(workspace: Path, package: str) -> list[Hole]:
+def find_holes(workspace: Path, package: str, cursor: str = "line") -> list[Hole]:
     holes: list[Hole] = []
-    files = sorted((workspace / package).rglob("*.py"))
-    roots = (workspace,)
+    files = sorted((workspace / package / package).rglob("*.py"))
+    roots = (workspace / package,)
 
     def read(path: Path) -> str | None:
         try:
@@ -103,8 +113,16 @@ def find_holes(workspace: Path, package: str) -> list[Hole]:
             ):
                 continue
             indent = line[: len(line) - len(line.lstrip())]
-            hole_text = "\n".join([*lines[:number], indent, *lines[number + 1 :]])
-            holes.append(Hole(path, number, indent, stripped, hole_text))
+            typed = ""
+            if cursor == "call":
+                calls = [
+                    found.start()
+                    for name in _called_names(stripped) & foreign
+                    if (found := re.search(rf"\b{re.escape(name)}\s*\(", stripped))
+                ]
+                typed = stripped[: min(calls)]
+            hole_text = "\n".join([*lines[:number], indent + typed, *lines[number + 1 :]])
+            holes.append(Hole(path, number, indent, stripped[len(typed) :], hole_text, typed))
     return holes
 
 
@@ -121,9 +139,9 @@ def edit_similarity(left: str, right: str) -> float:
 
 
 class Session:
-    def __init__(self, workspace: Path, options: dict[str, Any]) -> None:
+    def __init__(self, folders: list[Path], options: dict[str, Any]) -> None:
         self.client = LanguageClient("fimble-crossfile", "1")
-        self.workspace = workspace
+        self.folders = folders
         self.options = options
         self.version = 1
         self._drain_task: asyncio.Future[None] | None = None
@@ -140,8 +158,9 @@ class Session:
                         inline_completion=types.InlineCompletionClientCapabilities()
                     )
                 ),
-                root_uri=self.workspace.as_uri(),
-                workspace_folders=[types.WorkspaceFolder(self.workspace.as_uri(), "site")],
+                workspace_folders=[
+                    types.WorkspaceFolder(folder.as_uri(), folder.name) for folder in self.folders
+                ],
                 initialization_options=self.options,
             )
         )
@@ -184,6 +203,8 @@ class Session:
         )
 
     async def complete(self, path: Path, line: int, character: int) -> tuple[str, float]:
+        """The suggestion's text from the cursor on (an item that rewrites text before the
+        cursor has that part taken off), and the latency."""
         params = types.InlineCompletionParams(
             context=types.InlineCompletionContext(
                 trigger_kind=types.InlineCompletionTriggerKind.Invoked
@@ -200,7 +221,9 @@ class Session:
         if not items:
             return "", latency
         insert = items[0].insert_text
-        return (insert if isinstance(insert, str) else insert.value), latency
+        text = insert if isinstance(insert, str) else insert.value
+        start = items[0].range.start.character if items[0].range else character
+        return text[character - start :], latency
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -227,7 +250,7 @@ async def ask(session: Session, hole: Hole) -> tuple[str, float]:
         session.touch(other, text, random.Random(str(other)).randrange(text.count("\n") + 1))
     session.open(hole.path, hole.text)
     try:
-        return await session.complete(hole.path, hole.line, len(hole.indent))
+        return await session.complete(hole.path, hole.line, hole.column)
     finally:
         session.close(hole.path)
         for other in others:
@@ -239,12 +262,13 @@ async def run_configs(
 ) -> list[dict[str, Any]]:
     """All configurations side by side, one server each, interleaved hole by hole (the
     machine's load then weighs on every configuration alike)."""
-    sessions = {name: Session(workspace, options) for name, options in configs.items()}
+    folders = sorted(path for path in workspace.iterdir() if path.is_dir())
+    sessions = {name: Session(folders, options) for name, options in configs.items()}
     results: dict[str, list[tuple[bool, float, float]]] = {name: [] for name in configs}
     try:
         for session in sessions.values():
             await session.start()
-            warm = workspace / "warm_up.py"
+            warm = folders[0] / "warm_up.py"
             session.open(warm, "def add(a, b):\n    return \n")
             await session.complete(warm, 1, 11)
             session.close(warm)
@@ -299,14 +323,18 @@ def build_workspace(target: Path) -> list[str]:
         if source.name != package:
             continue
         shutil.copytree(
-            source, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.so")
+            source,
+            target / package / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.so"),
         )
         present.append(package)
     return present
 
 
-def sample_holes(workspace: Path, packages: list[str], count: int, seed: int) -> list[Hole]:
-    per_package = {package: find_holes(workspace, package) for package in packages}
+def sample_holes(
+    workspace: Path, packages: list[str], count: int, seed: int, cursor: str = "line"
+) -> list[Hole]:
+    per_package = {package: find_holes(workspace, package, cursor) for package in packages}
     rng = random.Random(seed)
     for holes in per_package.values():
         rng.shuffle(holes)
@@ -326,6 +354,13 @@ async def main() -> None:
     parser.add_argument("--prefix-tokens", type=int, default=1024)
     parser.add_argument("--suffix-tokens", type=int, default=256)
     parser.add_argument("--context-tokens", type=int, default=384)
+    parser.add_argument(
+        "--cursor",
+        choices=("line", "call"),
+        default="line",
+        help="line: the hole is the whole line's code (the cursor after its indentation); "
+        "call: the line is typed up to the call of the other file's name",
+    )
     args = parser.parse_args()
     common = {
         "prefixTokens": args.prefix_tokens,
@@ -335,9 +370,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fimble-crossfile-") as directory:
         workspace = Path(directory).resolve()
         packages = build_workspace(workspace)
-        holes = sample_holes(workspace, packages, args.holes, args.seed)
+        holes = sample_holes(workspace, packages, args.holes, args.seed, args.cursor)
         print(
-            f"packages: {', '.join(packages)}; holes: {len(holes)} (seed {args.seed})", flush=True
+            f"packages: {', '.join(packages)}; holes: {len(holes)} (seed {args.seed}), "
+            f"cursor: {args.cursor}",
+            flush=True,
         )
         configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
         rows = await run_configs(configs, workspace, holes)

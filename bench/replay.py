@@ -18,7 +18,14 @@ With `--typing-ms N` the typist pauses N ms before each keystroke (a person typi
 leaves the server time between requests for work nobody waits for; by default keys follow
 each other as soon as the previous answer is in (no idle time at all).
 
-Usage: python bench/replay.py [--lines-per-file 12] [--off-every 2] [--typing-ms 0]
+With `--block-lines K` the lines are written K at a time where they stand in the file, the
+way code is written (the K-1 lines after the first are removed and typed again after an
+Enter that brings the next line's indentation, as an editor's auto-indent does), so only the
+first request of each block follows a jump; by default every line is a jump elsewhere. The
+first request after each jump is reported apart.
+
+Usage: python bench/replay.py [--lines-per-file 12] [--block-lines 1] [--off-every 2]
+       [--typing-ms 0]
        [--settings '{"quickStartTokens": 200}'] [--json out.json]
 """
 
@@ -55,14 +62,16 @@ TIMEOUT_S = 300.0
 
 @dataclass(frozen=True)
 class Keystroke:
-    """The document after one typed character; `ask` when a request follows it."""
+    """The document after one typed character (or a line break with the next line's
+    indentation, as an editor's Enter inserts it); `ask` when a request follows it."""
 
     uri: str
     line: int
-    column: int  # UTF-16 units, after the typed character
+    column: int  # UTF-16 units, after the typed text
     character: str
     ask: bool
     rest_of_line: str
+    start: tuple[int, int] | None = None  # where the text goes in; None: just before `column`
 
 
 @dataclass
@@ -76,6 +85,7 @@ class Answer:
     prefill_s: float
     decode_s: float
     exact: bool
+    after_jump: bool = False  # the first request of a typed block: the cursor just moved here
 
 
 @dataclass
@@ -114,20 +124,43 @@ def utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def script(uri: str, text: str, line_number: int) -> tuple[str, list[Keystroke]]:
-    """The document with `line_number` blanked to its indentation, and the keys to retype it."""
+def script(
+    uri: str, text: str, line_number: int, block_lines: int = 1
+) -> tuple[str, list[Keystroke]]:
+    """The document with `line_number` blanked to its indentation and the `block_lines - 1`
+    lines after it removed, and the keys that write them again in order (Enter, as an
+    editor's auto-indent inserts it, then the next line's characters)."""
     lines = text.split("\n")
-    line = lines[line_number]
-    indent = line[: len(line) - len(line.lstrip())]
-    lines[line_number] = indent
-    keys = []
-    for index in range(len(indent), len(line)):
-        typed = line[: index + 1]
-        ask = bool(WORD_BOUNDARY.fullmatch(line[index])) and index + 1 < len(line.rstrip())
-        keys.append(
-            Keystroke(uri, line_number, utf16(typed), line[index], ask, line[index + 1 :].rstrip())
-        )
-    return "\n".join(lines), keys
+    block = lines[line_number : line_number + block_lines]
+    indent = _indentation(block[0])
+    document = "\n".join([*lines[:line_number], indent, *lines[line_number + len(block) :]])
+    keys: list[Keystroke] = []
+    for offset, line in enumerate(block):
+        number = line_number + offset
+        indent = _indentation(line)
+        if offset:
+            previous = block[offset - 1]
+            keys.append(
+                Keystroke(
+                    uri,
+                    number,
+                    utf16(indent),
+                    "\n" + indent,
+                    bool(line.strip()),
+                    line[len(indent) :].rstrip(),
+                    (number - 1, utf16(previous)),
+                )
+            )
+        for index in range(len(indent), len(line)):
+            typed = line[: index + 1]
+            ask = bool(WORD_BOUNDARY.fullmatch(line[index])) and index + 1 < len(line.rstrip())
+            rest = line[index + 1 :].rstrip()
+            keys.append(Keystroke(uri, number, utf16(typed), line[index], ask, rest))
+    return document, keys
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
 
 
 class Session:
@@ -168,7 +201,8 @@ class Session:
 
     def type(self, key: Keystroke) -> None:
         self.versions[key.uri] += 1
-        before = types.Position(key.line, key.column - utf16(key.character))
+        line, column = key.start or (key.line, key.column - utf16(key.character))
+        before = types.Position(line, column)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(version=self.versions[key.uri], uri=key.uri),
@@ -226,7 +260,11 @@ class Session:
 
 
 async def run_pass(
-    name: str, options: dict[str, Any], work: list[tuple[str, str, int]], pause_s: float = 0.0
+    name: str,
+    options: dict[str, Any],
+    work: list[tuple[str, str, int]],
+    pause_s: float = 0.0,
+    block_lines: int = 1,
 ) -> Pass:
     session = Session(options)
     await session.start()
@@ -240,14 +278,17 @@ async def run_pass(
         await session.ask(keys[0])  # waits for the model to load; not counted
         session.close(warm_uri)
         for uri, text, line in work:
-            document, keys = script(uri, text, line)
+            document, keys = script(uri, text, line, block_lines)
             session.open(uri, document)
+            first = True
             for key in keys:
                 if pause_s:
                     await asyncio.sleep(pause_s)
                 session.type(key)
                 if key.ask:
-                    result.answers.append(await session.ask(key))
+                    answer = await session.ask(key)
+                    answer.after_jump, first = first, False
+                    result.answers.append(answer)
             session.close(uri)
             print(f"  {name}: {len(result.answers)} requests answered", file=sys.stderr)
         result.rss_mb = session.rss_mb()
@@ -297,6 +338,10 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     model_floors = [f for f, a in zip(floors, shared_fimble, strict=True) if a.source == "model"]
     model_floor = statistics.median(model_floors or [0.0])
     every = [a.latency_s for a in fimble.answers]
+    jumps = [a.latency_s for a in shared_fimble if a.after_jump]
+    jumps_off = [
+        b.latency_s for a, b in zip(shared_fimble, shared_off, strict=True) if a.after_jump
+    ]
     files = len({a.uri for a in fimble.answers})
     lines = [
         f"prefill {1 / prefill_rate:.0f} tokens/s, decode {1 / decode_rate:.1f} tokens/s "
@@ -312,6 +357,10 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"fimble p50 / floor p50: {ratio(fimble_latency, floors):.2f}x "
         f"(floor p50 over model answers only: {model_floor * 1000:.0f} ms)",
         f"caches off p50 / fimble p50: {ratio(off_latency, fimble_latency):.1f}x",
+        f"first request after each jump ({len(jumps)}): fimble p50 "
+        f"{statistics.median(jumps or [0.0]) * 1000:.0f} ms, "
+        f"p95 {percentile(jumps, 0.95) * 1000:.0f} ms; "
+        f"caches off p50 {statistics.median(jumps_off or [0.0]) * 1000:.0f} ms",
         "",
         f"all fimble requests ({len(fimble.answers)} over {files} files): "
         f"p50 {statistics.median(every) * 1000:.0f} ms, "
@@ -325,7 +374,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines-per-file", type=int, default=12)
     parser.add_argument(
-        "--off-every", type=int, default=2, help="the caches-off pass types every Nth line"
+        "--block-lines",
+        type=int,
+        default=1,
+        help="consecutive lines written at each spot (1: every line is a jump elsewhere)",
+    )
+    parser.add_argument(
+        "--off-every", type=int, default=2, help="the caches-off pass types every Nth block"
     )
     parser.add_argument(
         "--typing-ms",
@@ -338,23 +393,33 @@ async def main() -> None:
     )
     parser.add_argument("--json", help="write every answer here")
     args = parser.parse_args()
+    blocks = max(1, args.lines_per_file // args.block_lines)
     work = [
         (uri, text, line)
         for uri, text in source_files()
-        for line in target_lines(text, args.lines_per_file)
+        for line in (
+            target_lines(text, blocks)
+            if args.block_lines == 1
+            # Blocks start mid-way between the single-line spots: away from the file's head.
+            else target_lines(text, 2 * blocks)[1::2]
+        )
     ]
     off_work = work[:: args.off_every]
-    print(f"typing {len(work)} lines of {len(SOURCE_MODULES)} files", file=sys.stderr)
+    print(
+        f"typing {len(work)} blocks of {args.block_lines} line(s) in {len(SOURCE_MODULES)} files",
+        file=sys.stderr,
+    )
     pause_s = args.typing_ms / 1000
     if pause_s:
         print(f"a keystroke every {args.typing_ms:.0f} ms at the least", file=sys.stderr)
-    fimble = await run_pass("fimble", json.loads(args.settings), work, pause_s)
-    off = await run_pass("caches off", {"promptCache": False}, off_work, pause_s)
+    settings = json.loads(args.settings)
+    fimble = await run_pass("fimble", settings, work, pause_s, args.block_lines)
+    off = await run_pass("caches off", {"promptCache": False}, off_work, pause_s, args.block_lines)
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []
     index = 0
     for uri, text, line in work:
-        count = sum(key.ask for key in script(uri, text, line)[1])
+        count = sum(key.ask for key in script(uri, text, line, args.block_lines)[1])
         per_line.append(list(range(index, index + count)))
         index += count
     common = [i for lines in per_line[:: args.off_every] for i in lines]

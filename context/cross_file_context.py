@@ -109,6 +109,17 @@ def _lay_out(chosen: list[RankedSnippet]) -> list[ChosenSnippet]:
     return sections
 
 
+# An imported name that appears nowhere but in its import is what the user imported in order
+# to use it next: its definition outranks those of names already in use near the cursor.
+UNUSED_IMPORT_BONUS = 1.0
+
+
+def _awaiting_use(
+    defined: tuple[str, ...] | list[str], imported: frozenset[str], uses: dict[str, list[int]]
+) -> bool:
+    return any(name in imported and len(uses.get(name, ())) <= 1 for name in defined)
+
+
 def _uses(text: str) -> dict[str, list[int]]:
     """Identifier -> the lines it appears on."""
     found: dict[str, list[int]] = {}
@@ -243,6 +254,8 @@ class CrossFileContext:
                     continue
                 distance = min((abs(line - cursor_line) for line in used_lines), default=1000)
                 score = 1.0 / (1.0 + distance / 10.0) + (0.5 if named else 0.0)
+                if named and _awaiting_use(entry.names, imported.names, uses):
+                    score += UNUSED_IMPORT_BONUS
                 ranked.append(
                     RankedSnippet(
                         "definitions", self._relative(imported.path), entry.line, entry.text, score
@@ -251,16 +264,24 @@ class CrossFileContext:
         ranked.sort(key=lambda item: -item.score)
         return ranked
 
+    def _same_folder(self, path: Path, other: Path) -> bool:
+        """Whether `other` may be shown in `path`'s prompt: the prompt presents one
+        repository (its workspace folder), so code of other folders would carry wrong paths."""
+        return self.scope.allows(other) and self.scope.root_of(other) == self.scope.root_of(path)
+
     def recent_regions(self, path: Path) -> list[RankedSnippet]:
-        regions = self.recent.newest_first(excluding=path)
+        regions = [
+            r for r in self.recent.newest_first(excluding=path) if self._same_folder(path, r.path)
+        ]
         return [
             RankedSnippet("recent", self._relative(r.path), r.first_line, r.text, 1.0 / (1 + rank))
             for rank, r in enumerate(regions)
-            if self.scope.allows(r.path)
         ]
 
     def similar_code(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
-        found = self.similar.most_similar(query_text(text, offset), excluding=path)
+        found = self.similar.most_similar(
+            query_text(text, offset), path, within=lambda other: self._same_folder(path, other)
+        )
         return [
             RankedSnippet(
                 "similar",
@@ -270,7 +291,7 @@ class CrossFileContext:
                 s.score,
             )
             for s in found
-            if s.score > 0.05 and self.scope.allows(s.window.path)
+            if s.score > 0.05
         ]
 
     def gather(

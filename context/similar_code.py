@@ -9,6 +9,7 @@ lines just above the cursor by Jaccard similarity. The index is updated one file
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,14 +87,21 @@ class SimilarCodeIndex:
     def __len__(self) -> int:
         return len(self._windows)
 
-    def most_similar(self, query: str, excluding: Path, limit: int = 8) -> list[SimilarWindow]:
-        """The best windows of other files, at most one per file region, best first."""
+    def most_similar(
+        self,
+        query: str,
+        excluding: Path,
+        limit: int = 8,
+        within: Callable[[Path], bool] = lambda _: True,
+    ) -> list[SimilarWindow]:
+        """The best windows of other files (those `within` accepts), at most one per file
+        region, best first."""
         wanted = identifiers(query)
         if not wanted:
             return []
         scored: list[SimilarWindow] = []
         for path, (_, windows) in self._windows.items():
-            if path == excluding:
+            if path == excluding or not within(path):
                 continue
             for window in windows:
                 shared = len(wanted & window.tokens)

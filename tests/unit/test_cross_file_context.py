@@ -185,6 +185,48 @@ def test_similar_code_and_recent_regions_rank_other_files(tmp_path: Path) -> Non
     assert [item.path for item in recent] == ["b.py"] and "43" in recent[0].text
 
 
+def test_a_name_imported_but_not_yet_used_ranks_first(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/helpers.py": "def near_zq(x):\n    return x\n\n\ndef fresh_zq(y):\n    return y\n",
+            "pkg/main.py": (
+                "from .helpers import near_zq, fresh_zq\n\n\n"
+                "def run(p):\n    q = near_zq(p)\n    \n    return q\n"
+            ),
+        },
+    )
+    ranked = _definitions(tmp_path, "pkg/main.py", "    \n    return q", "python")
+    # near_zq is used on the line above the cursor, but fresh_zq was imported to be used next.
+    assert ranked[0].text.startswith("def fresh_zq(y):")
+    assert any(item.text.startswith("def near_zq(x):") for item in ranked[1:])
+
+
+def test_code_of_another_workspace_folder_stays_out(tmp_path: Path) -> None:
+    """A prompt presents one repository: similar or recent code of a second workspace folder
+    (whose paths would read as this one's) is not offered."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    query = "def load_orders(db):\n    rows = db.query('orders')\n    return \n"
+    _write(first, {"c.py": query})
+    _write(second, {"a.py": "def load_users(db):\n    rows = db.query('users')\n    return rows\n"})
+    context = CrossFileContext(WorkspaceScope([first, second]))
+    while context.index_step():
+        pass
+    current = (first / "c.py").resolve()
+    assert context.similar_code(current, query, query.index("return \n")) == []
+    other = (second / "a.py").resolve()
+    context.change_document(other, other.read_text(), 1)
+    assert context.recent_regions(current) == []
+    assert [item.path for item in context.similar_code(other, other.read_text(), 40)] == []
+    _write(first, {"b.py": "def load_users(db):\n    rows = db.query('users')\n    return rows\n"})
+    context = CrossFileContext(WorkspaceScope([first, second]))
+    while context.index_step():
+        pass
+    found = context.similar_code(current, query, query.index("return \n"))
+    assert [item.path for item in found] == ["b.py"]
+
+
 def test_budget_is_respected_and_layout_is_sorted_by_path() -> None:
     ranked = {
         "definitions": [

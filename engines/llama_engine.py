@@ -30,6 +30,7 @@ from engines.fim_templates import ResolvedFimTemplate, path_comment_block, resol
 from engines.line_tokens import LineTokenizer
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
+from engines.piece_index import PieceIndex
 from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 # How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
@@ -81,6 +82,7 @@ class LlamaEngine:
             config.fim_template,
         )
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
+        self._piece_index: PieceIndex | None = None
         self._stats = GenerationStats()
         self._last_prompt: tuple[FimRequest, tuple[list[int], bytes]] | None = None
         self._end_ids = np.array(
@@ -134,17 +136,9 @@ class LlamaEngine:
     def _allowed(self, required: bytes) -> npt.NDArray[np.bool_]:
         allowed = self._allowed_by_prefix.get(required)
         if allowed is None:
-            pieces = self._model.pieces()
-            # The healed token must come back, and a line break right after it would only
-            # leave trailing whitespace behind.
-            allowed = np.fromiter(
-                (
-                    piece.startswith(required) and b"\n" not in piece[len(required) :]
-                    for piece in pieces
-                ),
-                dtype=np.bool_,
-                count=len(pieces),
-            )
+            if self._piece_index is None:
+                self._piece_index = PieceIndex(self._model.pieces())
+            allowed = self._piece_index.healing_mask(required)
             self._allowed_by_prefix[required] = allowed
         return allowed
 

@@ -59,6 +59,23 @@ class GenerationStats:
     decode_seconds: float = 0.0
     stop_reason: str = ""
     healed: bool = False
+    passes: int = 1  # model passes: a second opinion (refused first answer) is another
+
+    def then(self, later: GenerationStats) -> GenerationStats:
+        """One request's figures over two passes: the work adds up, the first pass says
+        what the cache gave, the last one how it ended."""
+        return GenerationStats(
+            prompt_tokens=later.prompt_tokens,
+            reused_tokens=self.reused_tokens,
+            moved_tokens=self.moved_tokens,
+            evaluated_tokens=self.evaluated_tokens + later.evaluated_tokens,
+            generated_tokens=self.generated_tokens + later.generated_tokens,
+            prefill_seconds=self.prefill_seconds + later.prefill_seconds,
+            decode_seconds=self.decode_seconds + later.decode_seconds,
+            stop_reason=later.stop_reason,
+            healed=self.healed,
+            passes=self.passes + later.passes,
+        )
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ class RequestLog:
         figures = entry.stats
         logger.info(
             "answered from %s in %.0f ms: prompt %d tokens, reused %d (moved %d), "
-            "evaluated %d, generated %d, prefill %.0f ms, decode %.0f ms, stop %s",
+            "evaluated %d, generated %d over %d pass(es), prefill %.0f ms, decode %.0f ms, "
+            "stop %s",
             source,
             latency_ms,
             figures.prompt_tokens,
@@ -65,6 +66,7 @@ class RequestLog:
             figures.moved_tokens,
             figures.evaluated_tokens,
             figures.generated_tokens,
+            figures.passes,
             figures.prefill_seconds * 1000,
             figures.decode_seconds * 1000,
             figures.stop_reason or "-",

@@ -46,7 +46,7 @@ from lsp_server.request_log import (
 )
 from lsp_server.settings import Settings, parse_settings
 from lsp_server.suggestion_memory import SuggestionMemory
-from lsp_server.suggestion_pipeline import CrossFileRequest, prefill, suggest
+from lsp_server.suggestion_pipeline import CrossFileRequest, prefill, request_cost, suggest
 from lsp_server.workspace_context import WorkspaceContext
 
 logger = logging.getLogger(__name__)
@@ -317,6 +317,7 @@ def _suggest_job(
     if cancel.is_set():
         on_cancel(None)
         raise CompletionCancelled()
+    passes: list[GenerationStats] = []
     try:
         result = suggest(
             engine,
@@ -328,11 +329,12 @@ def _suggest_job(
             document=uri,
             cross_file=cross_file,
             quick_start=quick_start,
+            passes=passes,
         )
     except CompletionCancelled:
-        on_cancel(dataclasses.replace(engine.last_stats))
+        on_cancel(request_cost([*passes, dataclasses.replace(engine.last_stats)]))
         raise
-    return result, dataclasses.replace(engine.last_stats)
+    return result, request_cost(passes)
 
 
 def _prefill_job(

@@ -14,7 +14,12 @@ from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
 from context.completion_plan import PREFIX_ANCHOR_LINES
-from engines.completion_engine import CompletionEngine, ContextSnippet, FimRequest
+from engines.completion_engine import (
+    CompletionEngine,
+    ContextSnippet,
+    FimRequest,
+    GenerationStats,
+)
 from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
@@ -140,8 +145,10 @@ def suggest(
     document: str = "",
     cross_file: CrossFileRequest | None = None,
     quick_start: bool = False,
+    passes: list[GenerationStats] | None = None,
 ) -> Suggestion | None:
-    """The suggestion at `offset`, or None where nothing sensible fits.
+    """The suggestion at `offset`, or None where nothing sensible fits (each model pass's
+    figures are appended to `passes`).
 
     With `quick_start` (the user is typing), a prompt that would cost more than
     quickStartTokens to evaluate is replaced by a short one around the cursor, cached apart
@@ -165,15 +172,30 @@ def suggest(
         request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+        _count_pass(engine, passes)
         if suggestion is None and finisher.stranding_first_line:
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
             suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+            _count_pass(engine, passes)
         if suggestion is not None or not engine.last_stats.healed:
             break
     return suggestion
+
+
+def _count_pass(engine: CompletionEngine, passes: list[GenerationStats] | None) -> None:
+    if passes is not None:
+        passes.append(dataclasses.replace(engine.last_stats))
+
+
+def request_cost(passes: list[GenerationStats]) -> GenerationStats:
+    """One request's figures from those of its model passes."""
+    total = passes[0] if passes else GenerationStats(passes=0)
+    for later in passes[1:]:
+        total = total.then(later)
+    return total
 
 
 def _finish(

@@ -72,3 +72,7 @@ async def test_a_blank_line_mid_body_gets_no_return_that_strands_the_loop(
     assert not suggestion.strip().startswith("return"), suggestion
     # The statement the loop needs: here the model writes `deepest_level = 0`.
     assert suggestion.strip().startswith("deepest_level ="), suggestion
+    # The refused first answer and the steered second one are both in the request's figures.
+    stats = await client.protocol.send_request_async("fimble/stats", {})
+    assert stats.source == "model" and stats.passes == 2
+    assert stats.generated_tokens > len(suggestion.split()), stats

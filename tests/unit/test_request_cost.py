@@ -1,0 +1,21 @@
+"""A request's recorded figures cover every model pass it took, not only the last."""
+
+from __future__ import annotations
+
+from engines.completion_engine import GenerationStats
+from lsp_server.suggestion_pipeline import request_cost
+
+
+def test_a_requests_figures_add_up_over_its_passes() -> None:
+    first = GenerationStats(1200, 1180, 40, 20, 12, 0.1, 0.3, "rejected", True)
+    second = GenerationStats(1200, 1199, 0, 1, 9, 0.01, 0.2, "end")
+    total = request_cost([first, second])
+    assert (total.evaluated_tokens, total.generated_tokens, total.passes) == (21, 21, 2)
+    assert (total.reused_tokens, total.stop_reason, total.healed) == (1180, "end", True)
+    assert abs(total.prefill_seconds - 0.11) < 1e-9 and abs(total.decode_seconds - 0.5) < 1e-9
+    assert request_cost([first]) == first
+
+
+def test_a_request_answered_without_the_model_reports_no_pass() -> None:
+    nothing = request_cost([])
+    assert (nothing.passes, nothing.generated_tokens, nothing.evaluated_tokens) == (0, 0, 0)

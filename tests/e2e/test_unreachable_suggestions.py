@@ -72,7 +72,18 @@ async def test_a_blank_line_mid_body_gets_no_return_that_strands_the_loop(
     assert not suggestion.strip().startswith("return"), suggestion
     # The statement the loop needs: here the model writes `deepest_level = 0`.
     assert suggestion.strip().startswith("deepest_level ="), suggestion
-    # The refused first answer and the steered second one are both in the request's figures.
+
+
+async def test_a_second_opinion_is_counted_in_the_requests_figures(
+    client: LanguageClient,
+) -> None:
+    """At the end of `    level = 0` the healed pass gives nothing usable and the plain
+    continuation answers: the request's figures hold both passes."""
+    uri = "file:///work/nesting_passes.py"
+    open_document(client, uri, NESTING)
+    await inline_at(client, uri, 1, 13)
     stats = await client.protocol.send_request_async("fimble/stats", {})
-    assert stats.source == "model" and stats.passes == 2
-    assert stats.generated_tokens > len(suggestion.split()), stats
+    assert stats.source == "model" and stats.passes == 2, stats
+    await inline_at(client, uri, 2, 0)
+    single = await client.protocol.send_request_async("fimble/stats", {})
+    assert single.passes == 1 and stats.generated_tokens > 0 and single.generated_tokens > 0

@@ -159,6 +159,23 @@ class CompletionFinisher:
             self._blocks.add(line)
         self._done = self._blocks.done
 
+    def stop_early(self) -> bool:
+        """Whether the lines complete so far make a suggestion on their own (some code, the
+        last line opening no block); if so the line still being written is dropped, and the
+        caller may stop generating (a time limit, not the model, ends the suggestion)."""
+        if self._continuation is not None:
+            lines = [self._line_text, *self._continuation.kept]
+        elif self._plan.mode is CompletionMode.BLOCK:
+            lines = list(self._blocks.kept)
+        else:
+            return False
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if not lines or ends_with_block_opener(lines[-1].rstrip(), self._plan.language_id):
+            return False
+        self._pending = ""
+        return True
+
     @property
     def stranding_first_line(self) -> str | None:
         """The generated first line, when it was refused for making the code below unreachable.

@@ -266,6 +266,7 @@ class FimbleServer(LanguageServer):
             on_cancel=partial(self.requests.record, CANCELLED, started=started),
             cross_file=cross_file,
             quick_start=automatic and self.settings.prompt_cache,
+            decode_budget_s=self.settings.typing_decode_ms / 1000 if automatic else 0.0,
         )
         cancel = self.supersede(uri)
         try:
@@ -312,6 +313,7 @@ def _suggest_job(
     on_cancel: Callable[[GenerationStats | None], None],
     cross_file: CrossFileRequest | None = None,
     quick_start: bool = False,
+    decode_budget_s: float = 0.0,
 ) -> tuple[Suggestion | None, GenerationStats]:
     """On the worker thread: the suggestion and what it cost (recorded here if cancelled)."""
     if cancel.is_set():
@@ -330,6 +332,7 @@ def _suggest_job(
             cross_file=cross_file,
             quick_start=quick_start,
             passes=passes,
+            decode_budget_s=decode_budget_s,
         )
     except CompletionCancelled:
         on_cancel(request_cost([*passes, dataclasses.replace(engine.last_stats)]))

@@ -82,6 +82,16 @@ class Settings:
             "last suggestion while typing through it. Off only to measure the difference."
         ),
     )
+    typing_decode_ms: int = field(
+        default=800,
+        metadata=_describe(
+            "While the user types (automatic requests), generation stops at the first line "
+            "break after this many milliseconds of decoding, and the lines complete by then "
+            "are the suggestion (a long block would otherwise take seconds on a CPU). The "
+            "first line is always finished. Requests the user invokes are not limited. 0: no "
+            "limit."
+        ),
+    )
     quick_start_tokens: int = field(
         default=0,
         metadata=_describe(
@@ -202,6 +212,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "context_size": (256, 131072),
     "cached_documents": (1, 64),
     "quick_start_tokens": (0, 32768),
+    "typing_decode_ms": (0, 600_000),
     "threads": (0, 512),
     "max_file_bytes": (1024, 1 << 31),
     "remote_timeout": (1, 600),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Generator
 
 from context import CompletionFinisher, CompletionMode, CompletionPlan, Suggestion, plan_completion
@@ -146,9 +147,11 @@ def suggest(
     cross_file: CrossFileRequest | None = None,
     quick_start: bool = False,
     passes: list[GenerationStats] | None = None,
+    decode_budget_s: float = 0.0,
 ) -> Suggestion | None:
     """The suggestion at `offset`, or None where nothing sensible fits (each model pass's
-    figures are appended to `passes`).
+    figures are appended to `passes`). With `decode_budget_s`, generation stops at the first
+    line break after that long decoding (once a line with code is complete).
 
     With `quick_start` (the user is typing), a prompt that would cost more than
     quickStartTokens to evaluate is replaced by a short one around the cursor, cached apart
@@ -171,14 +174,14 @@ def suggest(
     for heal in (True, False):
         request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-        suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+        suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
         _count_pass(engine, passes)
         if suggestion is None and finisher.stranding_first_line:
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-            suggestion = _finish(engine.stream(request, cancel), finisher, on_text)
+            suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
             _count_pass(engine, passes)
         if suggestion is not None or not engine.last_stats.healed:
             break
@@ -202,12 +205,23 @@ def _finish(
     stream: Generator[str, None, None],
     finisher: CompletionFinisher,
     on_text: Callable[[str], None] | None,
+    decode_budget_s: float = 0.0,
 ) -> Suggestion | None:
+    decoding_since: float | None = None
     try:
         for piece in stream:
+            if decoding_since is None:
+                decoding_since = time.perf_counter()
             if on_text is not None:
                 on_text(piece)
             if finisher.feed(piece):
+                break
+            if (
+                decode_budget_s > 0
+                and "\n" in piece
+                and time.perf_counter() - decoding_since > decode_budget_s
+                and finisher.stop_early()
+            ):
                 break
     finally:
         stream.close()

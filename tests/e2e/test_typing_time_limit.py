@@ -1,0 +1,32 @@
+"""While the user types, a long block stops at a line break once its decoding time is up.
+
+With `typingDecodeMs` at 1 ms every line break comes after the limit, so an automatic
+request ends at the first complete line that opens no block; the same request invoked by the
+user gets the whole block. The outcome does not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+
+FIBONACCI = "def fibonacci(n):\n    \n\n\nprint(fibonacci(10))\n"
+
+
+async def test_an_automatic_request_stops_at_the_first_line_break_after_the_limit(
+    start_server: StartServer,
+) -> None:
+    client = await start_server({"typingDecodeMs": 1})
+    open_document(client, "file:///work/typed.py", FIBONACCI)
+    open_document(client, "file:///work/invoked.py", FIBONACCI)
+    typed = only_text(
+        await inline_at(
+            client, "file:///work/typed.py", 1, 4, types.InlineCompletionTriggerKind.Automatic
+        )
+    )
+    invoked = only_text(await inline_at(client, "file:///work/invoked.py", 1, 4))
+    typed_lines, invoked_lines = typed.split("\n"), invoked.split("\n")
+    # The first line opens a block, so its first body line completes the suggestion.
+    assert len(typed_lines) == 2 and typed_lines[0].rstrip().endswith(":"), typed
+    assert len(invoked_lines) > 2 and invoked_lines[:2] == typed_lines, invoked

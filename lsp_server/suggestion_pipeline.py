@@ -162,6 +162,7 @@ def suggest(
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
+    clock = DecodeClock(decode_budget_s)  # one budget for all the request's passes
     if quick_start and settings.quick_start_tokens > 0:
         full = fim_request(plan, settings, True, document, cross_file)
         if engine.pending_tokens(full) > settings.quick_start_tokens:
@@ -174,14 +175,14 @@ def suggest(
     for heal in (True, False):
         request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-        suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
+        suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
         _count_pass(engine, passes)
         if suggestion is None and finisher.stranding_first_line:
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-            suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
+            suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
             _count_pass(engine, passes)
         if suggestion is not None or not engine.last_stats.healed:
             break
@@ -201,28 +202,45 @@ def request_cost(passes: list[GenerationStats]) -> GenerationStats:
     return total
 
 
+class DecodeClock:
+    """Decoding time spent by one request (over all its passes) against its budget."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+        self._spent = 0.0
+        self._since: float | None = None
+
+    def start(self) -> None:
+        """Decoding runs (from the first piece of a pass; a running clock keeps its start)."""
+        if self._since is None:
+            self._since = time.perf_counter()
+
+    def stop(self) -> None:
+        if self._since is not None:
+            self._spent += time.perf_counter() - self._since
+            self._since = None
+
+    def expired(self) -> bool:
+        running = time.perf_counter() - self._since if self._since is not None else 0.0
+        return self.budget_s > 0 and self._spent + running > self.budget_s
+
+
 def _finish(
     stream: Generator[str, None, None],
     finisher: CompletionFinisher,
     on_text: Callable[[str], None] | None,
-    decode_budget_s: float = 0.0,
+    clock: DecodeClock,
 ) -> Suggestion | None:
-    decoding_since: float | None = None
     try:
         for piece in stream:
-            if decoding_since is None:
-                decoding_since = time.perf_counter()
+            clock.start()
             if on_text is not None:
                 on_text(piece)
             if finisher.feed(piece):
                 break
-            if (
-                decode_budget_s > 0
-                and "\n" in piece
-                and time.perf_counter() - decoding_since > decode_budget_s
-                and finisher.stop_early()
-            ):
+            if "\n" in piece and clock.expired() and finisher.stop_early():
                 break
     finally:
+        clock.stop()
         stream.close()
     return finisher.finish()

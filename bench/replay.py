@@ -85,6 +85,7 @@ class Answer:
     prefill_s: float
     decode_s: float
     exact: bool
+    passes: int = 1
     after_jump: bool = False  # the first request of a typed block: the cursor just moved here
 
 
@@ -241,6 +242,7 @@ class Session:
             stats.prefill_seconds,
             stats.decode_seconds,
             bool(first_line) and first_line == key.rest_of_line,
+            getattr(stats, "passes", 1),
         )
 
     def rss_mb(self) -> float:

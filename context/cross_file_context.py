@@ -279,8 +279,13 @@ class CrossFileContext:
         ]
 
     def similar_code(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
+        root = self.scope.root_of(path)
+        if root is None:
+            return []
+        # Checked for every indexed file on each request: a string test, not a path walk.
+        inside = f"{root}{os.sep}"
         found = self.similar.most_similar(
-            query_text(text, offset), path, within=lambda other: self._same_folder(path, other)
+            query_text(text, offset), path, within=lambda other: str(other).startswith(inside)
         )
         return [
             RankedSnippet(
@@ -291,7 +296,7 @@ class CrossFileContext:
                 s.score,
             )
             for s in found
-            if s.score > 0.05
+            if s.score > 0.05 and self.scope.allows(s.window.path)
         ]
 
     def gather(

@@ -115,7 +115,7 @@ UNUSED_IMPORT_BONUS = 1.0
 
 
 def _awaiting_use(
-    defined: tuple[str, ...] | list[str], imported: frozenset[str], uses: dict[str, list[int]]
+    defined: tuple[str, ...], imported: frozenset[str], uses: dict[str, list[int]]
 ) -> bool:
     return any(name in imported and len(uses.get(name, ())) <= 1 for name in defined)
 
@@ -264,14 +264,20 @@ class CrossFileContext:
         ranked.sort(key=lambda item: -item.score)
         return ranked
 
-    def _same_folder(self, path: Path, other: Path) -> bool:
-        """Whether `other` may be shown in `path`'s prompt: the prompt presents one
-        repository (its workspace folder), so code of other folders would carry wrong paths."""
-        return self.scope.allows(other) and self.scope.root_of(other) == self.scope.root_of(path)
+    def _in_folder_of(self, path: Path) -> Callable[[Path], bool]:
+        """Whether another file lies in `path`'s workspace folder: the prompt presents one
+        repository (that folder), so code of other folders would carry wrong paths. A string
+        test, as it runs for every indexed file on each request."""
+        root = self.scope.root_of(path)
+        inside = f"{root}{os.sep}"
+        return lambda other: root is not None and str(other).startswith(inside)
 
     def recent_regions(self, path: Path) -> list[RankedSnippet]:
+        in_folder = self._in_folder_of(path)
         regions = [
-            r for r in self.recent.newest_first(excluding=path) if self._same_folder(path, r.path)
+            r
+            for r in self.recent.newest_first(excluding=path)
+            if in_folder(r.path) and self.scope.allows(r.path)
         ]
         return [
             RankedSnippet("recent", self._relative(r.path), r.first_line, r.text, 1.0 / (1 + rank))
@@ -279,13 +285,8 @@ class CrossFileContext:
         ]
 
     def similar_code(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
-        root = self.scope.root_of(path)
-        if root is None:
-            return []
-        # Checked for every indexed file on each request: a string test, not a path walk.
-        inside = f"{root}{os.sep}"
         found = self.similar.most_similar(
-            query_text(text, offset), path, within=lambda other: str(other).startswith(inside)
+            query_text(text, offset), path, within=self._in_folder_of(path)
         )
         return [
             RankedSnippet(

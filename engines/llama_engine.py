@@ -82,7 +82,8 @@ class LlamaEngine:
             config.fim_template,
         )
         self._allowed_by_prefix: LRUCache[bytes, npt.NDArray[np.bool_]] = LRUCache(maxsize=64)
-        self._piece_index: PieceIndex | None = None
+        # Built with the model, not on the first keystroke (about 0.3 s for 151k tokens).
+        self._piece_index = PieceIndex(self._model.pieces())
         self._stats = GenerationStats()
         self._last_prompt: tuple[FimRequest, tuple[list[int], bytes]] | None = None
         self._end_ids = np.array(
@@ -136,8 +137,6 @@ class LlamaEngine:
     def _allowed(self, required: bytes) -> npt.NDArray[np.bool_]:
         allowed = self._allowed_by_prefix.get(required)
         if allowed is None:
-            if self._piece_index is None:
-                self._piece_index = PieceIndex(self._model.pieces())
             allowed = self._piece_index.healing_mask(required)
             self._allowed_by_prefix[required] = allowed
         return allowed

@@ -265,8 +265,7 @@ class FimbleServer(LanguageServer):
             settings=self.settings,
             on_cancel=partial(self.requests.record, CANCELLED, started=started),
             cross_file=cross_file,
-            quick_start=automatic and self.settings.prompt_cache,
-            decode_budget_s=self.settings.typing_decode_ms / 1000 if automatic else 0.0,
+            typing=automatic,
         )
         cancel = self.supersede(uri)
         try:
@@ -312,8 +311,7 @@ def _suggest_job(
     settings: Settings,
     on_cancel: Callable[[GenerationStats | None], None],
     cross_file: CrossFileRequest | None = None,
-    quick_start: bool = False,
-    decode_budget_s: float = 0.0,
+    typing: bool = False,
 ) -> tuple[Suggestion | None, GenerationStats]:
     """On the worker thread: the suggestion and what it cost (recorded here if cancelled)."""
     if cancel.is_set():
@@ -330,9 +328,8 @@ def _suggest_job(
             cancel,
             document=uri,
             cross_file=cross_file,
-            quick_start=quick_start,
+            typing=typing,
             passes=passes,
-            decode_budget_s=decode_budget_s,
         )
     except CompletionCancelled:
         on_cancel(request_cost([*passes, dataclasses.replace(engine.last_stats)]))

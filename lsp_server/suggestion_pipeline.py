@@ -145,25 +145,26 @@ def suggest(
     on_text: Callable[[str], None] | None = None,
     document: str = "",
     cross_file: CrossFileRequest | None = None,
-    quick_start: bool = False,
+    typing: bool = False,
     passes: list[GenerationStats] | None = None,
-    decode_budget_s: float = 0.0,
 ) -> Suggestion | None:
     """The suggestion at `offset`, or None where nothing sensible fits (each model pass's
-    figures are appended to `passes`). With `decode_budget_s`, generation stops at the first
-    line break after that long decoding (once a line with code is complete).
+    figures are appended to `passes`).
 
-    With `quick_start` (the user is typing), a prompt that would cost more than
-    quickStartTokens to evaluate is replaced by a short one around the cursor, cached apart
-    (the full one keeps growing in idle prefills under the document's own sequence).
+    While the user is `typing` (an automatic request), generation stops at the first line
+    break after typingDecodeMs of decoding, once the lines so far stand on their own; and with
+    quickStartTokens (and the prompt cache) on, a prompt that would cost more than that to
+    evaluate is replaced by a short one around the cursor, cached apart (the full one keeps
+    growing in idle prefills under the document's own sequence).
     """
     cross_file = cross_file or CrossFileRequest()
     settings = _with_room_for(cross_file, settings)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
-    clock = DecodeClock(decode_budget_s)  # one budget for all the request's passes
-    if quick_start and settings.quick_start_tokens > 0:
+    # One decoding budget for all the request's passes.
+    clock = DecodeClock(settings.typing_decode_ms / 1000 if typing else 0.0)
+    if typing and settings.prompt_cache and settings.quick_start_tokens > 0:
         full = fim_request(plan, settings, True, document, cross_file)
         if engine.pending_tokens(full) > settings.quick_start_tokens:
             plan = plan_for(engine, text, offset, language_id, settings, quick=True) or plan

@@ -35,6 +35,23 @@ from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 # How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
 AVOID_CANDIDATES = 64
+# A cursor line longer than this (minified code) goes back into the prefix.
+MAX_TYPED_TOKENS = 256
+
+
+def split_at_line_start(prefix: str, suffix_first: bool) -> tuple[str, str]:
+    """The prefix up to the start of the cursor's line, and that line's typed part.
+
+    The typed part goes after the middle marker, as if the model had written it: a keystroke
+    then only appends to the prompt, and the cached keys and values of the suffix (which
+    carry what the prefix ended with) stay exact. Moving the suffix's cached entries after a
+    mid-line keystroke instead left the model answering for the text before that keystroke.
+    Suffix-first templates already end with the prefix.
+    """
+    if suffix_first:
+        return prefix, ""
+    line_start = prefix.rfind("\n") + 1
+    return prefix[:line_start], prefix[line_start:]
 
 
 @dataclass(frozen=True)
@@ -161,19 +178,24 @@ class LlamaEngine:
         prefix = request.prefix
         if request.snippets and not self._template.has_repo_tokens:
             prefix = path_comment_block(request.snippets, request.file_path) + prefix
-        prefix_ids = self._tokenize(prefix)
+        above, typed = split_at_line_start(prefix, self._template.suffix_first)
+        prefix_ids = self._tokenize(above)
         suffix_ids = self._tokenize(request.suffix)
+        typed_ids = self._tokenize(typed)
+        if len(typed_ids) > MAX_TYPED_TOKENS:
+            prefix_ids, typed_ids = self._tokenize(prefix), []
         required = b""
-        if request.heal_last_token and prefix_ids:
-            last = self._model.piece(prefix_ids[-1])
+        healed = typed_ids or prefix_ids
+        if request.heal_last_token and healed:
+            last = self._model.piece(healed[-1])
             if last and b"\n" not in last:
-                prefix_ids.pop()
+                healed.pop()
                 required = last
         if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
             head = []  # context from other files never crowds out the current file
-        self._fit(prefix_ids, suffix_ids, request.max_tokens + len(head))
+        self._fit(prefix_ids, suffix_ids, request.max_tokens + len(head) + len(typed_ids))
         prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id(), head)
-        return prompt, required
+        return prompt + typed_ids, required
 
     def pending_tokens(self, request: FimRequest) -> int:
         prompt, _ = self._prompt(request)

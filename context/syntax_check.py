@@ -4,9 +4,16 @@ A suggestion that leaves a cleanly parsing file with parse errors is almost
 always truncated or wrong. Rather than drop it outright, the longest leading
 run of its lines that keeps the document parsing (or, in a file that already
 has errors, does not add any) is kept.
+
+tree-sitter's Python grammar recovers from a dedent to a column no open block
+starts at, which Python itself refuses (IndentationError); Python's own
+tokenizer checks that part.
 """
 
 from __future__ import annotations
+
+import io
+import tokenize
 
 from context.syntax_tree import parse_document
 
@@ -20,6 +27,9 @@ def longest_parsing_prefix(
         return text
     baseline = original.error_count() if original.has_error else 0
     lines = text.split("\n")
+    if language_id == "python":
+        misaligned = first_misaligned_line(document, offset, text)
+        lines = lines if misaligned is None else lines[:misaligned]
     for count in range(len(lines), 0, -1):
         candidate = "\n".join(lines[:count]).rstrip()
         if not candidate.strip():
@@ -30,3 +40,31 @@ def longest_parsing_prefix(
         if baseline and tree.error_count() <= baseline:
             return candidate
     return None
+
+
+def first_misaligned_line(document: str, offset: int, text: str) -> int | None:
+    """The index of the first line of `text` (inserted at `offset` of a Python document)
+    that dedents to a column where no enclosing block starts, or None."""
+    start = _statement_start(document, offset)
+    first_line = document.count("\n", start, offset) + 1
+    region = io.StringIO(document[start:offset] + text + "\n")
+    try:
+        for _ in tokenize.generate_tokens(region.readline):
+            pass
+    except IndentationError as error:
+        if error.lineno is not None and error.lineno >= first_line:
+            return error.lineno - first_line
+    except (SyntaxError, tokenize.TokenError):
+        pass  # unclosed brackets or strings at the end of the region: not an indentation error
+    return None
+
+
+def _statement_start(document: str, offset: int) -> int:
+    """The start of the nearest line at or above the cursor's whose code starts at column 0."""
+    line_start = document.rfind("\n", 0, offset) + 1
+    while line_start > 0:
+        first = document[line_start : line_start + 1]
+        if first and not first.isspace() and first != "#":
+            return line_start
+        line_start = document.rfind("\n", 0, line_start - 1) + 1
+    return 0

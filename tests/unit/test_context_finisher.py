@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from context import CompletionFinisher, CompletionMode, Suggestion, plan_completion
+from context.syntax_check import first_misaligned_line
 
 CURSOR = "‸"
 
@@ -366,3 +367,38 @@ def test_a_block_stops_where_it_copies_a_later_distinctive_suffix_line() -> None
     done, result = stream(source, "python", pieces)
     assert done == [False, False, True]
     assert result == Suggestion("    count = 0", 0)
+
+
+def test_a_dedent_to_no_open_level_ends_the_block() -> None:
+    # The model's own answer after `def fibonacci(n):` and the body's indentation: `if` at 4,
+    # its body at 12, then `elif` at 8, where no block starts (Python: IndentationError).
+    source = "def fibonacci(n):\n    ‸\n\n\nprint(fibonacci(3))\n"
+    _, result = stream(
+        source,
+        "python",
+        [
+            "if n <= 0:\n",
+            '            return "Invalid input"\n',
+            "        elif n == 1:\n",
+            "            return 0\n",
+        ],
+    )
+    assert result is not None
+    assert result.text == 'if n <= 0:\n            return "Invalid input"'
+
+
+def test_continuation_lines_and_strings_are_not_misaligned() -> None:
+    document = "class A:\n    def f(self, items):\n        \n"
+    offset = document.index("\n        \n") + 9
+    block = (
+        "total = sum(\n"
+        "  item.size for item in items\n"
+        "        )\n"
+        '        text = """\n'
+        "  free text\n"
+        '   """\n'
+        "        return total, text\n"
+        "    def g(self):"
+    )
+    assert first_misaligned_line(document, offset, block) is None
+    assert first_misaligned_line(document, offset, block + "\n  pass") == 8

@@ -235,9 +235,27 @@ def defuse_markers(template: FimTemplate, text: str) -> str:
     return text
 
 
+def split_at_line_start(
+    prefix: str, template: FimTemplate | ResolvedFimTemplate
+) -> tuple[str, str]:
+    """The prefix up to the start of the cursor's line, and that line's typed part.
+
+    The typed part goes after the middle marker, as if the model had written it: a keystroke
+    then only appends to the prompt, and the cached keys and values of the suffix (which
+    carry what the prefix ended with) stay exact. Moving the suffix's cached entries after a
+    mid-line keystroke instead left the model answering for the text before that keystroke.
+    Suffix-first templates already end with the prefix; CodeLlama's middle is tokenized
+    apart from its prompt (no leading space), so it keeps the documented layout.
+    """
+    if template.suffix_first or template.name == "codellama":
+        return prefix, ""
+    line_start = prefix.rfind("\n") + 1
+    return prefix[:line_start], prefix[line_start:]
+
+
 def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
     """The FIM prompt as text, for servers that tokenize it themselves."""
-    prefix = defuse_markers(template, prefix)
+    prefix, typed = split_at_line_start(defuse_markers(template, prefix), template)
     suffix = defuse_markers(template, suffix)
     pre = _text_marker(template.prefix_marker).lstrip()
     suf = _text_marker(template.suffix_marker)
@@ -246,7 +264,7 @@ def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
         pre += " "  # CodeLlama's documented infilling format: "<PRE> {pre} <SUF>{suf} <MID>"
     if template.suffix_first:
         return f"{suf.lstrip()}{suffix}{pre}{prefix}{mid}"
-    return f"{pre}{prefix}{suf}{suffix}{mid}"
+    return f"{pre}{prefix}{suf}{suffix}{mid}{typed}"
 
 
 _HASH_COMMENT_EXTENSIONS = frozenset({".py", ".rb", ".sh", ".pl", ".r", ".yaml", ".yml", ".toml"})

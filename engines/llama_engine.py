@@ -26,7 +26,12 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from engines.fim_templates import ResolvedFimTemplate, path_comment_block, resolve_fim_template
+from engines.fim_templates import (
+    ResolvedFimTemplate,
+    path_comment_block,
+    resolve_fim_template,
+    split_at_line_start,
+)
 from engines.line_tokens import LineTokenizer
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
 from engines.model_files import ModelFileError, check_gguf_file
@@ -37,21 +42,6 @@ from engines.prompt_cache import PromptCache, PromptCacheConfig
 AVOID_CANDIDATES = 64
 # A cursor line longer than this (minified code) goes back into the prefix.
 MAX_TYPED_TOKENS = 256
-
-
-def split_at_line_start(prefix: str, suffix_first: bool) -> tuple[str, str]:
-    """The prefix up to the start of the cursor's line, and that line's typed part.
-
-    The typed part goes after the middle marker, as if the model had written it: a keystroke
-    then only appends to the prompt, and the cached keys and values of the suffix (which
-    carry what the prefix ended with) stay exact. Moving the suffix's cached entries after a
-    mid-line keystroke instead left the model answering for the text before that keystroke.
-    Suffix-first templates already end with the prefix.
-    """
-    if suffix_first:
-        return prefix, ""
-    line_start = prefix.rfind("\n") + 1
-    return prefix[:line_start], prefix[line_start:]
 
 
 @dataclass(frozen=True)
@@ -178,7 +168,7 @@ class LlamaEngine:
         prefix = request.prefix
         if request.snippets and not self._template.has_repo_tokens:
             prefix = path_comment_block(request.snippets, request.file_path) + prefix
-        above, typed = split_at_line_start(prefix, self._template.suffix_first)
+        above, typed = split_at_line_start(prefix, self._template)
         prefix_ids = self._tokenize(above)
         suffix_ids = self._tokenize(request.suffix)
         typed_ids = self._tokenize(typed)

@@ -33,7 +33,13 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from engines.fim_templates import FimTemplate, defuse_markers, template_named, text_prompt
+from engines.fim_templates import (
+    FimTemplate,
+    defuse_markers,
+    split_at_line_start,
+    template_named,
+    text_prompt,
+)
 
 REMOTE_KINDS = ("openai", "infill")
 # Without the server's vocabulary token counts are estimated. Measured with Qwen2.5-Coder's
@@ -169,13 +175,14 @@ class RemoteEngine:
             if self._config.model:
                 body["model"] = self._config.model
             return body
+        above, typed = split_at_line_start(request.prefix, self._template)
         return {
-            "input_prefix": request.prefix,
+            "input_prefix": above,
             "input_suffix": request.suffix,
             "input_extra": [
                 {"filename": snippet.path, "text": snippet.text} for snippet in request.snippets
             ],
-            "prompt": "",
+            "prompt": typed,  # llama-server puts it after the middle marker
             "n_predict": request.max_tokens,
             "temperature": 0.0,
             "samplers": ["top_k", "top_p", "infill"],

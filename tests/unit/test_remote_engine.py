@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_text_prompts_follow_each_format() -> None:
     prompts = {t.name: text_prompt(t, "def f():\n    ", "\nx = 1") for t in FIM_TEMPLATES}
-    assert prompts["qwen"] == "<|fim_prefix|>def f():\n    <|fim_suffix|>\nx = 1<|fim_middle|>"
-    assert prompts["deepseek"] == "<｜fim▁begin｜>def f():\n    <｜fim▁hole｜>\nx = 1<｜fim▁end｜>"
+    # The cursor line's typed part follows the middle marker (see split_at_line_start).
+    assert prompts["qwen"] == "<|fim_prefix|>def f():\n<|fim_suffix|>\nx = 1<|fim_middle|>    "
+    assert prompts["deepseek"] == "<｜fim▁begin｜>def f():\n<｜fim▁hole｜>\nx = 1<｜fim▁end｜>    "
     assert prompts["codellama"] == "<PRE> def f():\n     <SUF>\nx = 1 <MID>"
     assert prompts["codestral"] == "[SUFFIX]\nx = 1[PREFIX]def f():\n    "
 
@@ -39,13 +40,13 @@ def test_text_prompts_follow_each_format() -> None:
 def test_marker_strings_in_code_are_removed() -> None:
     qwen = template_named("qwen")
     prompt = text_prompt(qwen, 's = "<|fim_middle|><|endoftext|>"', "")
-    assert prompt == '<|fim_prefix|>s = ""<|fim_suffix|><|fim_middle|>'
+    assert prompt == '<|fim_prefix|><|fim_suffix|><|fim_middle|>s = ""'
 
 
 def test_openai_body_is_greedy_streamed_and_stops_on_markers() -> None:
     engine = RemoteEngine(RemoteEngineConfig("openai", "https://llm.example.com/", model="m"))
     body = engine.request_body(FimRequest("a = ", "\nb = 2", 16))
-    assert body["prompt"] == "<|fim_prefix|>a = <|fim_suffix|>\nb = 2<|fim_middle|>"
+    assert body["prompt"] == "<|fim_prefix|><|fim_suffix|>\nb = 2<|fim_middle|>a = "
     assert body["stream"] is True and body["temperature"] == 0.0 and body["max_tokens"] == 16
     assert body["model"] == "m"
     assert body["stop"][0] == "<|endoftext|>" and len(body["stop"]) <= 4
@@ -112,7 +113,8 @@ def test_infill_request_and_stream(infill_server: str) -> None:
     text = "".join(engine.stream(request, threading.Event()))
     assert text == "a + b"
     body = _InfillStub.bodies[-1]
-    assert body["input_prefix"] == request.prefix and body["input_suffix"] == "\n"
+    assert body["input_prefix"] == "def add(a, b):\n" and body["prompt"] == "    return "
+    assert body["input_suffix"] == "\n"
     assert body["input_extra"] == [{"filename": "util.py", "text": request.snippets[0].text}]
     assert body["stream"] is True and body["n_predict"] == 32
     assert engine.last_stats.generated_tokens == 2 and engine.last_stats.stop_reason == "eos"

@@ -152,7 +152,8 @@ def suggest(
     figures are appended to `passes`).
 
     While the user is `typing` (an automatic request), generation stops at the first line
-    break after typingDecodeMs of decoding, once the lines so far stand on their own; and with
+    break after typingDecodeMs of decoding, once the lines so far stand on their own, and no
+    second opinion is asked once that much decoding is spent; and with
     quickStartTokens (and the prompt cache) on, a prompt that would cost more than that to
     evaluate is replaced by a short one around the cursor, cached apart (the full one keeps
     growing in idle prefills under the document's own sequence).
@@ -178,14 +179,14 @@ def suggest(
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
         _count_pass(engine, passes)
-        if suggestion is None and finisher.stranding_first_line:
+        if suggestion is None and finisher.stranding_first_line and not clock.expired():
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
             suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
             _count_pass(engine, passes)
-        if suggestion is not None or not engine.last_stats.healed:
+        if suggestion is not None or not engine.last_stats.healed or clock.expired():
             break
     return suggestion
 

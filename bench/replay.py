@@ -26,7 +26,7 @@ first request after each jump is reported apart.
 
 Usage: python bench/replay.py [--lines-per-file 12] [--block-lines 1] [--off-every 2]
        [--typing-ms 0]
-       [--settings '{"quickStartTokens": 200}'] [--json out.json]
+       [--settings '{"quickStartTokens": 200}'] [--json out.json] [--report-from out.json]
 """
 
 from __future__ import annotations
@@ -326,6 +326,15 @@ def ratio(top: list[float], bottom: list[float]) -> float:
     return statistics.median(top) / max(1e-9, statistics.median(bottom))
 
 
+def floor_ratio(latencies: list[float], floors: list[float]) -> str:
+    """fimble's p50 against the floor's, as a ratio; where most answers came from memory the
+    floor's p50 is 0 and only the difference says anything."""
+    top, bottom = statistics.median(latencies), statistics.median(floors)
+    if bottom <= 0:
+        return f"{top * 1000:.0f} ms over a floor of 0 ms (most answers came from memory)"
+    return f"{top / bottom:.2f}x"
+
+
 def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     model_off = [a for a in off.answers if a.evaluated > 0]
     evaluated_off = max(1, sum(a.evaluated for a in model_off))
@@ -337,8 +346,11 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     floors = [floor_seconds(a, prefill_rate, decode_rate) for a in shared_fimble]
     fimble_latency = [a.latency_s for a in shared_fimble]
     off_latency = [a.latency_s for a in shared_off]
-    model_floors = [f for f, a in zip(floors, shared_fimble, strict=True) if a.source == "model"]
-    model_floor = statistics.median(model_floors or [0.0])
+    model_pairs = [
+        (a.latency_s, f) for f, a in zip(floors, shared_fimble, strict=True) if a.source == "model"
+    ]
+    model_latency = [latency for latency, _ in model_pairs] or [0.0]
+    model_floors = [floor for _, floor in model_pairs] or [0.0]
     every = [a.latency_s for a in fimble.answers]
     jumps = [a.latency_s for a in shared_fimble if a.after_jump]
     jumps_off = [
@@ -356,8 +368,11 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         summary_row("caches off", off_latency, shared_off),
         summary_row("floor", floors, shared_fimble),
         "",
-        f"fimble p50 / floor p50: {ratio(fimble_latency, floors):.2f}x "
-        f"(floor p50 over model answers only: {model_floor * 1000:.0f} ms)",
+        f"fimble p50 / floor p50: {floor_ratio(fimble_latency, floors)}",
+        f"model answers only ({len(model_pairs)}): fimble p50 "
+        f"{statistics.median(model_latency) * 1000:.0f} ms, floor p50 "
+        f"{statistics.median(model_floors) * 1000:.0f} ms "
+        f"({floor_ratio(model_latency, model_floors)})",
         f"caches off p50 / fimble p50: {ratio(off_latency, fimble_latency):.1f}x",
         f"first request after each jump ({len(jumps)}): fimble p50 "
         f"{statistics.median(jumps or [0.0]) * 1000:.0f} ms, "
@@ -394,6 +409,9 @@ async def main() -> None:
         "--settings", default="{}", help="fimble settings for the fimble pass, as JSON"
     )
     parser.add_argument("--json", help="write every answer here")
+    parser.add_argument(
+        "--report-from", help="report the answers a --json run wrote (same other options)"
+    )
     args = parser.parse_args()
     blocks = max(1, args.lines_per_file // args.block_lines)
     work = [
@@ -415,8 +433,15 @@ async def main() -> None:
     if pause_s:
         print(f"a keystroke every {args.typing_ms:.0f} ms at the least", file=sys.stderr)
     settings = json.loads(args.settings)
-    fimble = await run_pass("fimble", settings, work, pause_s, args.block_lines)
-    off = await run_pass("caches off", {"promptCache": False}, off_work, pause_s, args.block_lines)
+    if args.report_from:
+        saved = json.loads(Path(args.report_from).read_text())
+        fimble = Pass("fimble", [Answer(**each) for each in saved["fimble"]])
+        off = Pass("caches off", [Answer(**each) for each in saved["off"]])
+    else:
+        fimble = await run_pass("fimble", settings, work, pause_s, args.block_lines)
+        off = await run_pass(
+            "caches off", {"promptCache": False}, off_work, pause_s, args.block_lines
+        )
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []
     index = 0

@@ -51,6 +51,9 @@ class BlockScanner:
         self._opener_indent = opener_indent
         self._shift = ""
         self._unshifted_base = 0
+        self._dedent = 0
+        self._excess = 0
+        self._first_column: int | None = None
         self._base: int | None = None
         self._index = 0
         self._counted = 0
@@ -72,9 +75,21 @@ class BlockScanner:
             return
         if self._base is None:
             self._choose_shift(line)
+            self._choose_dedent(line)
         elif self._shift and indent_width(line) < self._unshifted_base:
             self.done = True  # the line leaves the block the model wrote too shallow
             return
+        else:
+            if self._first_column is not None:
+                # Lines at or right of the model's own first line: it wrote the block deeper.
+                deeper = indent_width(line) >= self._first_column
+                self._dedent = self._excess if deeper else 0
+                self._first_column = None
+            if self._dedent:
+                if indent_width(line) < self._dedent or "\t" in leading_whitespace(line):
+                    self.done = True  # the line leaves the block the model wrote too deep
+                    return
+                line = line[self._dedent :]
         line = self._shift + line
         if index == 0 and not self._prefix_is_blank:
             # The model continued the opener's own line: treat it as a one-line answer.
@@ -116,6 +131,23 @@ class BlockScanner:
         if width <= opener < expected and "\t" not in leading_whitespace(first_line):
             self._shift = " " * (expected - width)
             self._unshifted_base = width
+
+    def _choose_dedent(self, first_line: str) -> None:
+        """Note how much deeper than the cursor's line wants the first line sits.
+
+        The first line is trimmed to the expected column when it is placed. Where the next
+        line sits at or right of where the model put the first one, the model wrote the whole
+        block that deep, and its lines move left by as much; otherwise only the first line
+        was over-indented.
+        """
+        expected = self._expected
+        whitespace = self._line_prefix + leading_whitespace(first_line)
+        if not self._prefix_is_blank or expected is None or "\t" in whitespace:
+            return
+        column = indent_width(whitespace)
+        if column > expected:
+            self._excess = column - expected
+            self._first_column = column
 
     def _width(self, line: str) -> int:
         if self._base is None and self._prefix_is_blank:

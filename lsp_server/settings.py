@@ -88,8 +88,9 @@ class Settings:
             "While the user types (automatic requests), generation stops at the first line "
             "break after this many milliseconds of decoding, and the lines complete by then "
             "are the suggestion (a long block would otherwise take seconds on a CPU). The "
-            "first line is always finished. A refused answer gets no second opinion once this "
-            "much decoding is spent. Requests the user invokes are not limited. 0: no limit."
+            "first line is always finished, and a refused answer gets no second opinion (the "
+            "next keystroke asks again). Requests the user invokes are not limited. 0: no "
+            "limit."
         ),
     )
     quick_start_tokens: int = field(

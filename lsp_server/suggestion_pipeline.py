@@ -152,8 +152,8 @@ def suggest(
     figures are appended to `passes`).
 
     While the user is `typing` (an automatic request), generation stops at the first line
-    break after typingDecodeMs of decoding, once the lines so far stand on their own, and no
-    second opinion is asked once that much decoding is spent; and with
+    break after typingDecodeMs of decoding, once the lines so far stand on their own, and a
+    refused answer gets no second opinion; and with
     quickStartTokens (and the prompt cache) on, a prompt that would cost more than that to
     evaluate is replaced by a short one around the cursor, cached apart (the full one keeps
     growing in idle prefills under the document's own sequence).
@@ -165,6 +165,8 @@ def suggest(
         return None
     # One decoding budget for all the request's passes.
     clock = DecodeClock(settings.typing_decode_ms / 1000 if typing else 0.0)
+    # While typing, the next keystroke asks again sooner than a second pass would answer.
+    second_opinion = clock.budget_s == 0
     if typing and settings.prompt_cache and settings.quick_start_tokens > 0:
         full = fim_request(plan, settings, True, document, cross_file)
         if engine.pending_tokens(full) > settings.quick_start_tokens:
@@ -179,14 +181,14 @@ def suggest(
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
         _count_pass(engine, passes)
-        if suggestion is None and finisher.stranding_first_line and not clock.expired():
+        if suggestion is None and finisher.stranding_first_line and second_opinion:
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
             suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
             _count_pass(engine, passes)
-        if suggestion is not None or not engine.last_stats.healed or clock.expired():
+        if suggestion is not None or not engine.last_stats.healed or not second_opinion:
             break
     return suggestion
 

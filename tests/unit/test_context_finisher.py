@@ -402,3 +402,27 @@ def test_continuation_lines_and_strings_are_not_misaligned() -> None:
     )
     assert first_misaligned_line(document, offset, block) is None
     assert first_misaligned_line(document, offset, block + "\n  pass") == 8
+
+
+def test_a_block_written_too_deep_moves_left_with_its_first_line() -> None:
+    # The model's real answer on the blank body line of `def fibonacci(n):` (the cursor
+    # after its 4 spaces): it puts `if` 4 columns deeper and writes the rest relative to it.
+    source = "def fibonacci(n):\n    ‸\n\n\nprint(fibonacci(3))\n"
+    _, result = stream(
+        source,
+        "python",
+        [
+            "    if n <= 0:\n",
+            '            return "Invalid input"\n',
+            "        elif n == 1:\n",
+            "            return 0\n",
+            "        return fibonacci(n - 1)\n",
+            "\n",
+            "print(fibonacci(3))\n",
+        ],
+    )
+    assert result is not None
+    assert result.text == (
+        'if n <= 0:\n        return "Invalid input"\n    elif n == 1:\n        return 0\n'
+        "    return fibonacci(n - 1)"
+    )

@@ -422,6 +422,7 @@ def load_baseline(model: str | None) -> LlamaEngine:
         n_ctx=BASELINE_CONTEXT,
         n_threads=os.cpu_count() or 1,
         cache=PromptCacheConfig(reuse=False),
+        typed_line_after_middle=False,  # the plain PSM prompt
     )
     return LlamaEngine(config)
 

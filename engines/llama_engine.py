@@ -53,6 +53,8 @@ class LlamaEngineConfig:
     fim_template: str | None = None
     cache: PromptCacheConfig = field(default_factory=PromptCacheConfig)
     kv_type: str = "f16"
+    # False: the plain prefix-suffix-middle order (benchmark baselines); see split_at_line_start.
+    typed_line_after_middle: bool = True
 
 
 class LlamaEngine:
@@ -168,7 +170,9 @@ class LlamaEngine:
         prefix = request.prefix
         if request.snippets and not self._template.has_repo_tokens:
             prefix = path_comment_block(request.snippets, request.file_path) + prefix
-        above, typed = split_at_line_start(prefix, self._template)
+        above, typed = prefix, ""
+        if self._config.typed_line_after_middle:
+            above, typed = split_at_line_start(prefix, self._template)
         prefix_ids = self._tokenize(above)
         suffix_ids = self._tokenize(request.suffix)
         typed_ids = self._tokenize(typed)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Generator
-from pathlib import Path
+from typing import cast
 
-from engines.completion_engine import EngineDescription, FimRequest, GenerationStats
+from engines.completion_engine import CompletionEngine, FimRequest, GenerationStats
 from lsp_server.settings import Settings
 from lsp_server.suggestion_pipeline import suggest
 
@@ -17,44 +17,22 @@ CURSOR = DOCUMENT.index("    \n    return") + 4
 
 
 class EchoBelow:
-    """Answers with the line below the cursor (a suggestion the finisher refuses)."""
+    """Answers with the line below the cursor (a suggestion the finisher refuses); only the
+    parts of `CompletionEngine` that `suggest` uses."""
 
     def __init__(self) -> None:
-        self.requests: list[FimRequest] = []
-        self._stats = GenerationStats()
-
-    @property
-    def description(self) -> EngineDescription:
-        return EngineDescription("scripted", "none")
-
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
-    @property
-    def model_file(self) -> Path | None:
-        return None
+        self.last_stats = GenerationStats()
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
-        self.requests.append(request)
-        self._stats = GenerationStats(healed=request.heal_last_token)
+        self.last_stats = GenerationStats(healed=request.heal_last_token)
         yield from ("return", " total", "\n")
-
-    def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
-        pass
-
-    def pending_tokens(self, request: FimRequest) -> int:
-        return 0
-
-    def close(self) -> None:
-        pass
 
 
 def _passes(typing: bool, typing_decode_ms: int = 800) -> int:
-    engine = EchoBelow()
+    engine = cast(CompletionEngine, EchoBelow())
     settings = dataclasses.replace(Settings(), typing_decode_ms=typing_decode_ms)
     passes: list[GenerationStats] = []
     result = suggest(

@@ -27,7 +27,7 @@ def longest_parsing_prefix(
         return text
     baseline = original.error_count() if original.has_error else 0
     lines = text.split("\n")
-    if language_id == "python":
+    if language_id == "python" and len(lines) > 1:
         misaligned = first_misaligned_line(document, offset, text)
         lines = lines if misaligned is None else lines[:misaligned]
     for count in range(len(lines), 0, -1):

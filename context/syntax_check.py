@@ -17,6 +17,9 @@ import tokenize
 
 from context.syntax_tree import parse_document
 
+# Lines above the cursor searched for the top-level statement the check starts from.
+MAX_SCANNED_LINES = 400
+
 
 def longest_parsing_prefix(
     document: str, offset: int, text: str, replace_chars: int, language_id: str
@@ -46,6 +49,8 @@ def first_misaligned_line(document: str, offset: int, text: str) -> int | None:
     """The index of the first line of `text` (inserted at `offset` of a Python document)
     that dedents to a column where no enclosing block starts, or None."""
     start = _statement_start(document, offset)
+    if start is None:
+        return None  # deep in a long block: not worth tokenizing it on every suggestion
     first_line = document.count("\n", start, offset) + 1
     region = io.StringIO(document[start:offset] + text + "\n")
     try:
@@ -59,12 +64,13 @@ def first_misaligned_line(document: str, offset: int, text: str) -> int | None:
     return None
 
 
-def _statement_start(document: str, offset: int) -> int:
-    """The start of the nearest line at or above the cursor's whose code starts at column 0."""
+def _statement_start(document: str, offset: int) -> int | None:
+    """The start of the nearest line at or above the cursor's whose code starts at column 0,
+    if one is within MAX_SCANNED_LINES."""
     line_start = document.rfind("\n", 0, offset) + 1
-    while line_start > 0:
+    for _ in range(MAX_SCANNED_LINES):
         first = document[line_start : line_start + 1]
-        if first and not first.isspace() and first != "#":
+        if line_start == 0 or (first and not first.isspace() and first != "#"):
             return line_start
         line_start = document.rfind("\n", 0, line_start - 1) + 1
-    return 0
+    return None

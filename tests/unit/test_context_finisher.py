@@ -426,3 +426,12 @@ def test_a_block_written_too_deep_moves_left_with_its_first_line() -> None:
         'if n <= 0:\n        return "Invalid input"\n    elif n == 1:\n        return 0\n'
         "    return fibonacci(n - 1)"
     )
+
+
+def test_the_misalignment_check_gives_up_deep_in_a_long_block() -> None:
+    body = "".join(f"    x{index} = {index}\n" for index in range(500))
+    document = "def f():\n" + body + "    \n"
+    offset = len(document) - 1
+    assert first_misaligned_line(document, offset, "if x:\n        y = 1\n      z = 2") is None
+    short = "def f():\n    \n"
+    assert first_misaligned_line(short, len(short) - 1, "if x:\n        y = 1\n      z = 2") == 2

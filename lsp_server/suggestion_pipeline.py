@@ -151,22 +151,21 @@ def suggest(
     """The suggestion at `offset`, or None where nothing sensible fits (each model pass's
     figures are appended to `passes`).
 
-    While the user is `typing` (an automatic request), generation stops at the first line
-    break after typingDecodeMs of decoding, once the lines so far stand on their own, and a
-    refused answer gets no second opinion; and with
-    quickStartTokens (and the prompt cache) on, a prompt that would cost more than that to
-    evaluate is replaced by a short one around the cursor, cached apart (the full one keeps
-    growing in idle prefills under the document's own sequence).
+    While the user is `typing` (an automatic request, typingDecodeMs on), generation stops at
+    the first line break after typingDecodeMs of decoding, once the lines so far stand on
+    their own, and a refused answer gets no second opinion (the next keystroke asks again
+    sooner than a second pass would answer). With quickStartTokens (and the prompt cache) on,
+    a typing request whose prompt would cost more than that to evaluate gets a short one
+    around the cursor, cached apart (the full one keeps growing in idle prefills under the
+    document's own sequence).
     """
     cross_file = cross_file or CrossFileRequest()
     settings = _with_room_for(cross_file, settings)
     plan = plan_for(engine, text, offset, language_id, settings)
     if plan is None:
         return None
-    # One decoding budget for all the request's passes.
-    clock = DecodeClock(settings.typing_decode_ms / 1000 if typing else 0.0)
-    # While typing, the next keystroke asks again sooner than a second pass would answer.
-    second_opinion = clock.budget_s == 0
+    decode_budget_s = settings.typing_decode_ms / 1000 if typing else 0.0
+    second_opinion = decode_budget_s == 0
     if typing and settings.prompt_cache and settings.quick_start_tokens > 0:
         full = fim_request(plan, settings, True, document, cross_file)
         if engine.pending_tokens(full) > settings.quick_start_tokens:
@@ -179,14 +178,14 @@ def suggest(
     for heal in (True, False):
         request = fim_request(plan, settings, heal, document, cross_file)
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-        suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
+        suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
         _count_pass(engine, passes)
         if suggestion is None and finisher.stranding_first_line and second_opinion:
             # The model's first choice would leave the code below unreachable (`return x`
             # in the middle of a body): its next-best start is the second opinion.
             request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
-            suggestion = _finish(engine.stream(request, cancel), finisher, on_text, clock)
+            suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
             _count_pass(engine, passes)
         if suggestion is not None or not engine.last_stats.healed or not second_opinion:
             break
@@ -206,45 +205,30 @@ def request_cost(passes: list[GenerationStats]) -> GenerationStats:
     return total
 
 
-class DecodeClock:
-    """Decoding time spent by one request (over all its passes) against its budget."""
-
-    def __init__(self, budget_s: float) -> None:
-        self.budget_s = budget_s
-        self._spent = 0.0
-        self._since: float | None = None
-
-    def start(self) -> None:
-        """Decoding runs (from the first piece of a pass; a running clock keeps its start)."""
-        if self._since is None:
-            self._since = time.perf_counter()
-
-    def stop(self) -> None:
-        if self._since is not None:
-            self._spent += time.perf_counter() - self._since
-            self._since = None
-
-    def expired(self) -> bool:
-        running = time.perf_counter() - self._since if self._since is not None else 0.0
-        return self.budget_s > 0 and self._spent + running > self.budget_s
-
-
 def _finish(
     stream: Generator[str, None, None],
     finisher: CompletionFinisher,
     on_text: Callable[[str], None] | None,
-    clock: DecodeClock,
+    decode_budget_s: float,
 ) -> Suggestion | None:
+    """Feed the stream to the finisher; past `decode_budget_s` of decoding (0: none), stop
+    at a line break once the lines so far stand on their own."""
+    first_piece_at: float | None = None
     try:
         for piece in stream:
-            clock.start()
+            if first_piece_at is None:
+                first_piece_at = time.perf_counter()
             if on_text is not None:
                 on_text(piece)
             if finisher.feed(piece):
                 break
-            if "\n" in piece and clock.expired() and finisher.stop_early():
+            if (
+                decode_budget_s > 0
+                and "\n" in piece
+                and time.perf_counter() - first_piece_at > decode_budget_s
+                and finisher.stop_early()
+            ):
                 break
     finally:
-        clock.stop()
         stream.close()
     return finisher.finish()

@@ -51,7 +51,8 @@ class BlockScanner:
         self._opener_indent = opener_indent
         self._shift = ""
         self._unshifted_base = 0
-        self._dedent = 0
+        # Columns the block moves left (the model wrote it too deep), decided at its second
+        # line while the model's own first-line column is still known.
         self._excess = 0
         self._first_column: int | None = None
         self._base: int | None = None
@@ -81,15 +82,14 @@ class BlockScanner:
             return
         else:
             if self._first_column is not None:
-                # Lines at or right of the model's own first line: it wrote the block deeper.
-                deeper = indent_width(line) >= self._first_column
-                self._dedent = self._excess if deeper else 0
+                if indent_width(line) < self._first_column:
+                    self._excess = 0  # only the first line was too deep
                 self._first_column = None
-            if self._dedent:
-                if indent_width(line) < self._dedent or "\t" in leading_whitespace(line):
+            if self._excess:
+                if indent_width(line) < self._excess or "\t" in leading_whitespace(line):
                     self.done = True  # the line leaves the block the model wrote too deep
                     return
-                line = line[self._dedent :]
+                line = line[self._excess :]
         line = self._shift + line
         if index == 0 and not self._prefix_is_blank:
             # The model continued the opener's own line: treat it as a one-line answer.

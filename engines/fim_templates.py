@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engines.completion_engine import ContextSnippet
 
@@ -27,6 +27,8 @@ class FimTemplate:
     # Repository-level markers: `<repo>name\n<sep>path\ncontent...<sep>current\n<prefix>...`.
     repo_name_marker: str = ""
     file_sep_marker: str = ""
+    # Whether the cursor line's typed part may follow the middle marker (split_at_line_start).
+    typed_after_middle: bool = True
 
 
 FIM_TEMPLATES: tuple[FimTemplate, ...] = (
@@ -64,7 +66,10 @@ FIM_TEMPLATES: tuple[FimTemplate, ...] = (
         repo_name_marker="<repo_name>",
         file_sep_marker="<file_sep>",
     ),
-    FimTemplate("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>", "<EOT>")),
+    # CodeLlama's middle is tokenized apart from its prompt (no leading space).
+    FimTemplate(
+        "codellama", "▁<PRE>", "▁<SUF>", "▁<MID>", ("▁<EOT>", "<EOT>"), typed_after_middle=False
+    ),
     # Codestral has no middle marker: generation starts right after the prefix.
     FimTemplate("codestral", "[PREFIX]", "[SUFFIX]", "", ("</s>",), suffix_first=True),
 )
@@ -91,6 +96,7 @@ class ResolvedFimTemplate:
     suffix_first: bool = False
     repo_name_id: int | None = None
     file_sep_id: int | None = None
+    typed_after_middle: bool = True
 
     @property
     def has_repo_tokens(self) -> bool:
@@ -150,6 +156,7 @@ def _bind(template: FimTemplate, lookup: SpecialTokenLookup) -> ResolvedFimTempl
         template.suffix_first,
         repo_name_id,
         file_sep_id,
+        template.typed_after_middle,
     )
 
 
@@ -191,16 +198,7 @@ def resolve_fim_template(
 
 
 def _with_end_ids(bound: ResolvedFimTemplate, end_ids: frozenset[int]) -> ResolvedFimTemplate:
-    return ResolvedFimTemplate(
-        bound.name,
-        bound.prefix_id,
-        bound.suffix_id,
-        bound.middle_id,
-        bound.stop_ids | end_ids,
-        bound.suffix_first,
-        bound.repo_name_id,
-        bound.file_sep_id,
-    )
+    return replace(bound, stop_ids=bound.stop_ids | end_ids)
 
 
 def template_named(name: str) -> FimTemplate:
@@ -244,10 +242,10 @@ def split_at_line_start(
     then only appends to the prompt, and the cached keys and values of the suffix (which
     carry what the prefix ended with) stay exact. Moving the suffix's cached entries after a
     mid-line keystroke instead left the model answering for the text before that keystroke.
-    Suffix-first templates already end with the prefix; CodeLlama's middle is tokenized
-    apart from its prompt (no leading space), so it keeps the documented layout.
+    Suffix-first templates already end with the prefix; templates marked
+    `typed_after_middle=False` keep their documented layout.
     """
-    if template.suffix_first or template.name == "codellama":
+    if template.suffix_first or not template.typed_after_middle:
         return prefix, ""
     line_start = prefix.rfind("\n") + 1
     return prefix[:line_start], prefix[line_start:]

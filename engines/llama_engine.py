@@ -179,11 +179,11 @@ class LlamaEngine:
         if len(typed_ids) > MAX_TYPED_TOKENS:
             prefix_ids, typed_ids = self._tokenize(prefix), []
         required = b""
-        healed = typed_ids or prefix_ids
-        if request.heal_last_token and healed:
-            last = self._model.piece(healed[-1])
+        ending = typed_ids if typed_ids else prefix_ids  # the part the prompt's text ends with
+        if request.heal_last_token and ending:
+            last = self._model.piece(ending[-1])
             if last and b"\n" not in last:
-                healed.pop()
+                ending.pop()
                 required = last
         if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
             head = []  # context from other files never crowds out the current file

@@ -30,3 +30,5 @@ async def test_an_automatic_request_stops_at_the_first_line_break_after_the_limi
     # The first line opens a block, so its first body line completes the suggestion.
     assert len(typed_lines) == 2 and typed_lines[0].rstrip().endswith(":"), typed
     assert len(invoked_lines) > 2 and invoked_lines[:2] == typed_lines, invoked
+    # The model writes this block 4 columns deeper than the body; it is moved back whole.
+    compile(FIBONACCI.replace("    \n", "    " + invoked + "\n", 1), "typed.py", "exec")

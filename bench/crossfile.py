@@ -16,6 +16,7 @@ rest of the line is what must come out.
 
     python bench/crossfile.py [--holes 30] [--cursor line|call] [--configs "no context,all sources"]
         [--prefix-tokens 1024] [--suffix-tokens 256] [--context-tokens 384]
+        [--settings '{"modelPath": "qwen2.5-coder-1.5b"}'] [--answers out.json]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import random
 import re
 import shutil
@@ -259,12 +261,14 @@ async def ask(session: Session, hole: Hole) -> tuple[str, float]:
 
 async def run_configs(
     configs: dict[str, dict[str, Any]], workspace: Path, holes: list[Hole]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """All configurations side by side, one server each, interleaved hole by hole (the
-    machine's load then weighs on every configuration alike)."""
+    machine's load then weighs on every configuration alike). Returns the table's rows and every
+    answer."""
     folders = sorted(path for path in workspace.iterdir() if path.is_dir())
     sessions = {name: Session(folders, options) for name, options in configs.items()}
     results: dict[str, list[tuple[bool, float, float]]] = {name: [] for name in configs}
+    answers: list[dict[str, Any]] = []
     try:
         for session in sessions.values():
             await session.start()
@@ -281,6 +285,18 @@ async def run_configs(
                 got = completion.split("\n")[0].strip()
                 exact = got == hole.expected
                 results[name].append((exact, edit_similarity(got, hole.expected), latency))
+                answers.append(
+                    {
+                        "hole": index + 1,
+                        "config": name,
+                        "path": str(hole.path.relative_to(workspace)),
+                        "line": hole.line + 1,
+                        "typed": hole.typed,
+                        "expected": hole.expected,
+                        "got": got,
+                        "latency": latency,
+                    }
+                )
                 print(
                     f"  {index + 1}/{len(holes)} [{name}] {'ok ' if exact else 'no '} "
                     f"sim {results[name][-1][1]:.2f} {latency:5.1f}s",
@@ -309,7 +325,7 @@ async def run_configs(
                 "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
             }
         )
-    return rows
+    return rows, answers
 
 
 def build_workspace(target: Path) -> list[str]:
@@ -361,11 +377,16 @@ async def main() -> None:
         help="line: the hole is the whole line's code (the cursor after its indentation); "
         "call: the line is typed up to the call of the other file's name",
     )
+    parser.add_argument(
+        "--settings", default="{}", help="more fimble settings for every configuration, as JSON"
+    )
+    parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
     args = parser.parse_args()
     common = {
         "prefixTokens": args.prefix_tokens,
         "suffixTokens": args.suffix_tokens,
         "contextTokens": args.context_tokens,
+        **json.loads(args.settings),
     }
     with tempfile.TemporaryDirectory(prefix="fimble-crossfile-") as directory:
         workspace = Path(directory).resolve()
@@ -377,7 +398,9 @@ async def main() -> None:
             flush=True,
         )
         configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
-        rows = await run_configs(configs, workspace, holes)
+        rows, answers = await run_configs(configs, workspace, holes)
+        if args.answers:
+            Path(args.answers).write_text(json.dumps(answers, indent=1), encoding="utf-8")
         base = rows[0]
         print("\n| context | exact match | edit similarity | p50 latency | p95 latency |")
         print("|---|---|---|---|---|")

@@ -60,8 +60,9 @@ class BlockScanner:
         self._counted = 0
         self.kept: list[str] = []
         self.done = False
-        # The first line, when it was refused for making the code after it unreachable.
-        self.stranding_first_line: str | None = None
+        # The first line on a blank line, when it was refused: it repeated the next line, or
+        # it made the code after it unreachable.
+        self.refused_first_line: str | None = None
 
     def add(self, line: str) -> None:
         """Judge one completed line; sets `done` when the block has ended."""
@@ -101,13 +102,12 @@ class BlockScanner:
         if self._base is not None and self._outer_floor is not None:
             # A hole may close inner blocks, down to where the code after it continues.
             floor = min(floor, self._outer_floor)
-        if self._echo.repeats(line, width, first_line=self._base is None):
-            self.done = True
-            return
         following = self._echo.following[0] if self._echo.following else None
-        if strands_following_code(line, width, following):
+        if self._echo.repeats(line, width, first_line=self._base is None) or (
+            strands_following_code(line, width, following)
+        ):
             if self._base is None and self._prefix_is_blank:
-                self.stranding_first_line = line.strip()
+                self.refused_first_line = line.strip()
             self.done = True
             return
         if width < floor:

@@ -180,10 +180,11 @@ def suggest(
         finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
         suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
         _count_pass(engine, passes)
-        if suggestion is None and finisher.stranding_first_line and second_opinion:
-            # The model's first choice would leave the code below unreachable (`return x`
-            # in the middle of a body): its next-best start is the second opinion.
-            request = dataclasses.replace(request, avoid_start=finisher.stranding_first_line)
+        if suggestion is None and finisher.refused_first_line and second_opinion:
+            # The model's first choice on a blank line repeats the next line (it saw nothing
+            # missing) or would leave the code below unreachable (`return x` in the middle
+            # of a body): its next-best start is the second opinion.
+            request = dataclasses.replace(request, avoid_start=finisher.refused_first_line)
             finisher = CompletionFinisher(plan, text, offset, settings.max_lines)
             suggestion = _finish(engine.stream(request, cancel), finisher, on_text, decode_budget_s)
             _count_pass(engine, passes)

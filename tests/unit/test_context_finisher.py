@@ -324,7 +324,19 @@ def test_a_first_line_that_strands_the_code_below_is_refused_and_named() -> None
     target = finisher(source, "python")
     assert target.feed("    return level\n")
     assert target.finish() is None
-    assert target.stranding_first_line == "return level"
+    assert target.refused_first_line == "return level"
+
+
+def test_a_first_line_that_repeats_the_next_line_is_refused_and_named() -> None:
+    source = "def greet(name):\n    ‸\n    print(message)\n"
+    target = finisher(source, "python")
+    target.feed("    print(message)\n")
+    assert target.finish() is None
+    assert target.refused_first_line == "print(message)"
+    target = finisher(source, "python")
+    target.feed("    message = f'hello {name}'\n    print(message)\n")
+    assert target.finish() == Suggestion("message = f'hello {name}'", 0)
+    assert target.refused_first_line is None
 
 
 def test_a_later_line_that_strands_the_code_below_ends_the_block() -> None:
@@ -341,7 +353,7 @@ def test_a_return_before_the_next_branch_or_a_closer_is_kept() -> None:
     target = finisher(python, "python")
     target.feed("        return -1\n    else:\n")
     assert target.finish() == Suggestion("        return -1", 0)
-    assert target.stranding_first_line is None
+    assert target.refused_first_line is None
     javascript = "function sign(x) {\n  if (x < 0) {\n‸\n  }\n  return 1;\n}\n"
     target = finisher(javascript, "javascript")
     target.feed("    return -1;\n  }\n")

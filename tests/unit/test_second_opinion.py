@@ -1,5 +1,7 @@
 """A refused answer gets a second opinion, unless the user is typing (typingDecodeMs on):
-the next keystroke asks again sooner than a second pass would answer."""
+the next keystroke asks again sooner than a second pass would answer. On a blank line, a
+first line that repeats the line below is refused, and the model is asked again steered
+away from it."""
 
 from __future__ import annotations
 
@@ -20,15 +22,23 @@ class EchoBelow:
     """Answers with the line below the cursor (a suggestion the finisher refuses); only the
     parts of `CompletionEngine` that `suggest` uses."""
 
-    def __init__(self) -> None:
+    def __init__(self, below: str = "return total", steered_answer: str = "") -> None:
         self.last_stats = GenerationStats()
+        self.below = below
+        self.steered_answer = steered_answer
+        self.avoided: list[str] = []
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self.last_stats = GenerationStats(healed=request.heal_last_token)
-        yield from ("return", " total", "\n")
+        if request.avoid_start:
+            self.avoided.append(request.avoid_start)
+            if self.steered_answer:
+                yield from (self.steered_answer, "\n")
+                return
+        yield from (self.below, "\n")
 
 
 def _passes(typing: bool, typing_decode_ms: int = 800) -> int:
@@ -49,10 +59,26 @@ def _passes(typing: bool, typing_decode_ms: int = 800) -> int:
     return len(passes)
 
 
-def test_a_refused_answer_gets_a_second_opinion_when_invoked() -> None:
-    assert _passes(typing=False) == 2
+def test_a_refused_answer_gets_second_opinions_when_invoked() -> None:
+    # Healed, healed steered away from the repeat, plain, plain steered.
+    assert _passes(typing=False) == 4
 
 
 def test_no_second_opinion_while_typing() -> None:
     assert _passes(typing=True) == 1
-    assert _passes(typing=True, typing_decode_ms=0) == 2  # typing limits turned off
+    assert _passes(typing=True, typing_decode_ms=0) == 4  # typing limits turned off
+
+
+def test_a_repeat_of_the_next_line_is_asked_again_steered_away_from_it() -> None:
+    document = "def f(a, b):\n    total = a + b\n    \n    print(total)\n    return total\n"
+    scripted = EchoBelow(below="print(total)", steered_answer="total *= 2")
+    result = suggest(
+        cast(CompletionEngine, scripted),
+        document,
+        document.index("    \n    print") + 4,
+        "python",
+        Settings(),
+        threading.Event(),
+    )
+    assert scripted.avoided == ["print(total)"]
+    assert result is not None and result.text == "total *= 2"

@@ -124,6 +124,10 @@ class SimilarCodeIndex:
 
 
 def query_text(text: str, offset: int) -> str:
-    """The lines just above the cursor and the current line up to it."""
-    before = text[:offset].splitlines()
-    return "\n".join(before[-QUERY_LINES:])
+    """The lines just above the cursor's line.
+
+    Not the part of the cursor's line typed so far: each keystroke there would change the
+    query, and with it which windows win, the prompt's start and the KV cache holding it.
+    """
+    line_start = text.rfind("\n", 0, offset) + 1
+    return "\n".join(text[:line_start].splitlines()[-QUERY_LINES:])

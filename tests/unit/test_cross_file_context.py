@@ -185,6 +185,30 @@ def test_similar_code_and_recent_regions_rank_other_files(tmp_path: Path) -> Non
     assert [item.path for item in recent] == ["b.py"] and "43" in recent[0].text
 
 
+def test_similar_code_does_not_change_while_a_line_is_typed(tmp_path: Path) -> None:
+    """The query is the lines above the cursor's line: typing `rows = db.query(` must not
+    swap the chosen windows (the prompt's start, and the KV cache holding it, would go)."""
+    _write(
+        tmp_path,
+        {
+            "users.py": "def load_users(db):\n    cursor = db.cursor()\n    return cursor\n",
+            "orders.py": "def load_orders(db):\n    rows = db.query('orders')\n    return rows\n",
+        },
+    )
+    context = CrossFileContext(WorkspaceScope([tmp_path]))
+    while context.index_step():
+        pass
+    path = (tmp_path / "items.py").resolve()
+    above = "def load_items(db):\n    cursor = db.cursor()\n"
+    line = "    rows = db.query('items')"
+    chosen = set()
+    for typed in range(4, len(line) + 1):
+        text = above + line[:typed] + "\n"
+        found = context.similar_code(path, text, len(above) + typed)
+        chosen.add(tuple((item.path, item.text) for item in found))
+    assert len(chosen) == 1 and next(iter(chosen))[0][0] == "users.py"
+
+
 def test_a_name_imported_but_not_yet_used_ranks_first(tmp_path: Path) -> None:
     _write(
         tmp_path,

@@ -17,6 +17,7 @@ rest of the line is what must come out.
     python bench/crossfile.py [--holes 30] [--cursor line|call] [--configs "no context,all sources"]
         [--prefix-tokens 1024] [--suffix-tokens 256] [--context-tokens 384]
         [--settings '{"modelPath": "qwen2.5-coder-1.5b"}'] [--answers out.json]
+    python bench/crossfile.py --churn    # how often typing those lines changes the snippets
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from context.cross_file_context import CrossFileContext  # noqa: E402
 from context.definition_outline import outline  # noqa: E402
 from context.import_resolution import imported_files  # noqa: E402
+from context.workspace_files import WorkspaceScope  # noqa: E402
+from engines.model_files import resolve_model_path  # noqa: E402
+from engines.token_counter import gguf_token_counter  # noqa: E402
+from lsp_server.settings import Settings  # noqa: E402
+from lsp_server.workspace_context import context_options  # noqa: E402
 
 SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
 PACKAGES = ("click", "flask", "h11", "anyio", "docker", "attr", "blinker", "dateutil")
@@ -328,6 +335,32 @@ async def run_configs(
     return rows, answers
 
 
+def snippet_churn(workspace: Path, holes: list[Hole]) -> tuple[int, int]:
+    """Type each hole's line a character at a time, gathering context (default settings) at
+    every keystroke as the server does: (keystrokes, keystrokes that changed the snippets).
+    A change moves the prompt's start, so the model evaluates it again."""
+    folders = tuple(sorted(path for path in workspace.iterdir() if path.is_dir()))
+    context = CrossFileContext(WorkspaceScope(folders))
+    while context.index_step(500):
+        pass
+    count = gguf_token_counter(resolve_model_path(None))
+    options = context_options(Settings())
+    keystrokes = changed = 0
+    for hole in holes:
+        lines = hole.text.split("\n")
+        before = sum(len(line) + 1 for line in lines[: hole.line]) + len(hole.indent)
+        previous = None
+        for typed in range(len(hole.expected) + 1):
+            lines[hole.line] = hole.indent + hole.expected[:typed]
+            text = "\n".join(lines)
+            chosen = context.gather(hole.path, text, before + typed, "python", options, count)
+            if previous is not None:
+                keystrokes += 1
+                changed += chosen != previous
+            previous = chosen
+    return keystrokes, changed
+
+
 def build_workspace(target: Path) -> list[str]:
     present = []
     for package in PACKAGES:
@@ -380,6 +413,11 @@ async def main() -> None:
     parser.add_argument(
         "--settings", default="{}", help="more fimble settings for every configuration, as JSON"
     )
+    parser.add_argument(
+        "--churn",
+        action="store_true",
+        help="only count how often typing the holes' lines changes the chosen snippets",
+    )
     parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
     args = parser.parse_args()
     common = {
@@ -397,6 +435,13 @@ async def main() -> None:
             f"cursor: {args.cursor}",
             flush=True,
         )
+        if args.churn:
+            keystrokes, changed = snippet_churn(workspace, holes)
+            print(
+                f"typing the {len(holes)} holes' lines: {keystrokes} keystrokes, the chosen "
+                f"snippets changed on {changed} ({100 * changed / max(1, keystrokes):.1f}%)"
+            )
+            return
         configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
         rows, answers = await run_configs(configs, workspace, holes)
         if args.answers:

@@ -179,8 +179,8 @@ class CompletionFinisher:
 
     @property
     def refused_first_line(self) -> str | None:
-        """The first line generated on a blank line, when it was refused for repeating the
-        next line or for making the code below unreachable.
+        """The first line generated on a blank line, when it was refused (known after
+        `finish`) for repeating the next line or for making the code below unreachable.
 
         The caller may ask the model again, steered away from it (`FimRequest.avoid_start`).
         """

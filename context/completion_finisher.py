@@ -69,7 +69,6 @@ class CompletionFinisher:
         self._done = False
         self._result: Suggestion | None = None
         self._finished = False
-        self._refused_line: str | None = None
 
     def _opener_indent(self, line_start: int) -> int | None:
         """Where Python requires the body of the line above: that line's indentation."""
@@ -179,12 +178,12 @@ class CompletionFinisher:
 
     @property
     def refused_first_line(self) -> str | None:
-        """The first line generated on a blank line, when it was refused (known after
-        `finish`) for repeating the next line or for making the code below unreachable.
+        """The first line of a block generated on a blank line, when it was refused for
+        repeating the next line or for making the code below unreachable.
 
         The caller may ask the model again, steered away from it (`FimRequest.avoid_start`).
         """
-        return self._blocks.refused_first_line or self._refused_line
+        return self._blocks.refused_first_line
 
     def finish(self) -> Suggestion | None:
         """The post-processed suggestion, or None if nothing is worth showing."""
@@ -195,11 +194,7 @@ class CompletionFinisher:
 
     def _build(self) -> Suggestion | None:
         text = tidy_lines(self._raw_text(), prefix_is_blank=not self._plan.line_prefix.strip())
-        if not text.strip():
-            return None
-        if self._repeats_suffix(text):
-            if "\n" not in text and not self._plan.line_prefix.strip():
-                self._refused_line = text.strip()
+        if not text.strip() or self._repeats_suffix(text):
             return None
         following = self._echo.following
         next_indent = indent_width(following[0]) if following else None

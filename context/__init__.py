@@ -6,9 +6,9 @@ something worth showing (CompletionFinisher). It deliberately knows nothing
 about LSP or about any particular inference engine.
 """
 
-from context.completion_finisher import CompletionFinisher, Suggestion
 from context.completion_plan import CompletionMode, CompletionPlan, plan_completion
 from context.languages import language_for_path
+from context.postprocess import CompletionFinisher, Suggestion
 
 __all__ = [
     "CompletionFinisher",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from context import CompletionFinisher, CompletionMode, Suggestion, plan_completion
-from context.syntax_check import first_misaligned_line
+from context.postprocess.syntax_check import first_misaligned_line
 
 CURSOR = "‸"
 
@@ -260,7 +260,7 @@ def test_block_mode_plan_is_used() -> None:
 
 
 def test_line_suggestion_stops_at_the_bracket_the_document_already_closes() -> None:
-    from context.suggestion_cleanup import cut_at_existing_closer
+    from context.postprocess.suggestion_cleanup import cut_at_existing_closer
 
     assert cut_at_existing_closer("10, 20)  # sum", ")  # total") == "10, 20"
     assert cut_at_existing_closer("a, b)", ")") == "a, b)"  # supersedes instead
@@ -292,7 +292,7 @@ def test_a_plain_line_end_is_still_one_line() -> None:
 
 
 def test_a_block_opener_left_without_its_body_is_dropped() -> None:
-    from context.suggestion_cleanup import drop_dangling_opener
+    from context.postprocess.suggestion_cleanup import drop_dangling_opener
 
     dangling = '        return "YES"\n    else:'
     assert drop_dangling_opener(dangling, "python", 4) == '        return "YES"'

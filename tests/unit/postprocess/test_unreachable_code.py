@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from context.unreachable_code import ends_block, strands_following_code
+from context.postprocess.unreachable_code import ends_block, strands_following_code
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ document looking as if a careful person had typed it.
 
 from __future__ import annotations
 
-from context.block_scanner import fit_first_line
 from context.indentation import indent_width
 from context.languages import (
     OPEN_TO_CLOSE,
@@ -16,6 +15,7 @@ from context.languages import (
     ends_with_block_opener,
     is_closers_only,
 )
+from context.postprocess.block_scanner import fit_first_line
 
 
 def tidy_lines(text: str, prefix_is_blank: bool) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from context.indentation import indent_width, leading_whitespace, trim_whitespace_to_width
 from context.languages import is_closers_only
-from context.suffix_echo import SuffixEcho
-from context.unreachable_code import strands_following_code
+from context.postprocess.suffix_echo import SuffixEcho
+from context.postprocess.unreachable_code import strands_following_code
 
 
 def fit_first_line(line: str, line_prefix: str, expected: int | None) -> str:

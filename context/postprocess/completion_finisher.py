@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from context.block_scanner import BlockScanner
 from context.completion_plan import CompletionMode, CompletionPlan
 from context.indentation import (
     detect_indent_width,
@@ -20,15 +19,16 @@ from context.indentation import (
     opener_indent_above,
 )
 from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_scoped
-from context.suffix_echo import SuffixEcho
-from context.suggestion_cleanup import (
+from context.postprocess.block_scanner import BlockScanner
+from context.postprocess.suffix_echo import SuffixEcho
+from context.postprocess.suggestion_cleanup import (
     cut_at_existing_closer,
     drop_dangling_opener,
     fix_first_line,
     superseded_chars,
     tidy_lines,
 )
-from context.syntax_check import longest_parsing_prefix
+from context.postprocess.syntax_check import longest_parsing_prefix
 
 SHORT_MAX_CHARS = 120
 LINE_MAX_CHARS = 1000

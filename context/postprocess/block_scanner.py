@@ -7,21 +7,11 @@ base indentation, a line echoing the suffix, or the line cap.
 
 from __future__ import annotations
 
-from context.indentation import indent_width, leading_whitespace, trim_whitespace_to_width
+from context.indentation import indent_width, leading_whitespace
 from context.languages import is_closers_only
+from context.postprocess.first_line_whitespace import fit_first_line
 from context.postprocess.suffix_echo import SuffixEcho
 from context.postprocess.unreachable_code import strands_following_code
-
-
-def fit_first_line(line: str, line_prefix: str, expected: int | None) -> str:
-    """Trim the generated indentation of the first line so the whole line is not over-indented."""
-    if expected is None:
-        return line
-    generated = leading_whitespace(line)
-    target = expected - indent_width(line_prefix)
-    if indent_width(line_prefix) + indent_width(generated) <= expected:
-        return line
-    return trim_whitespace_to_width(generated, target) + line[len(generated) :]
 
 
 class BlockScanner:

@@ -1,43 +1,23 @@
-"""Turning the model's streamed output into a suggestion worth showing.
+"""Stream step: read the model's output as it arrives and say when it is complete.
 
 Generation is the expensive part of a completion, so the finisher watches the
 stream and tells the engine to stop as soon as the answer is complete (end of
-line, end of block, or the model starting to repeat the suffix). Afterwards
-it tidies whitespace, works out which characters right of the cursor the
-suggestion replaces, and refuses suggestions that would break the syntax.
+line, end of block, or the model starting to repeat the suffix); blocks are
+judged line by line by the block scanner. Afterwards it hands the text to the
+finishing filters (chain.py). The package docstring lists every step in order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from context.completion_plan import CompletionMode, CompletionPlan
-from context.indentation import (
-    detect_indent_width,
-    expected_indent,
-    indent_width,
-    opener_indent_above,
-)
+from context.indentation import detect_indent_width, indent_width, opener_indent_above
 from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_scoped
 from context.postprocess.block_scanner import BlockScanner
-from context.postprocess.suffix_echo import SuffixEcho
-from context.postprocess.suggestion_cleanup import (
-    cut_at_existing_closer,
-    drop_dangling_opener,
-    fix_first_line,
-    superseded_chars,
-    tidy_lines,
-)
-from context.postprocess.syntax_check import longest_parsing_prefix
+from context.postprocess.chain import finish_suggestion
+from context.postprocess.suggestion import Suggestion, Surroundings
 
 SHORT_MAX_CHARS = 120
 LINE_MAX_CHARS = 1000
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    text: str
-    replace_chars: int
 
 
 class CompletionFinisher:
@@ -48,20 +28,17 @@ class CompletionFinisher:
     ) -> None:
         self._plan = plan
         self._max_block_lines = max_block_lines
-        self._document = document_text
-        self._offset = offset
-        self._echo = SuffixEcho(plan.suffix)
-        line_start = document_text.rfind("\n", 0, offset) + 1
-        self._expected_indent = expected_indent(document_text, line_start, plan.language_id)
+        self._site = Surroundings(plan, document_text, offset)
+        self._echo = self._site.echo
         self._braces = plan.language_id != PLAINTEXT and not is_indentation_scoped(plan.language_id)
         self._blocks = BlockScanner(
             plan.line_prefix,
-            self._expected_indent,
+            self._site.expected_indent,
             self._echo,
             plan.max_lines,
             keeps_closing_line=self._braces,
             outer_floor=self._outer_floor(),
-            opener_indent=self._opener_indent(line_start),
+            opener_indent=self._opener_indent(),
         )
         self._pending = ""
         self._line_text = ""
@@ -70,12 +47,12 @@ class CompletionFinisher:
         self._result: Suggestion | None = None
         self._finished = False
 
-    def _opener_indent(self, line_start: int) -> int | None:
+    def _opener_indent(self) -> int | None:
         """Where Python requires the body of the line above: that line's indentation."""
         language = self._plan.language_id
         if self._plan.line_prefix.strip() or not is_indentation_scoped(language):
             return None
-        return opener_indent_above(self._document, line_start, language)
+        return opener_indent_above(self._site.document, self._site.line_start, language)
 
     def _outer_floor(self) -> int | None:
         """The shallowest indentation a block suggestion may reach.
@@ -87,7 +64,7 @@ class CompletionFinisher:
             return None
         if self._echo.following:
             return indent_width(self._echo.following[0])
-        lines = self._document[: self._offset].split("\n")[:-1]
+        lines = self._site.document[: self._site.offset].split("\n")[:-1]
         body: int | None = None
         for line in reversed(lines):
             if not line.strip():
@@ -136,7 +113,7 @@ class CompletionFinisher:
         line = plan.line_prefix + first_line
         if self._max_block_lines < 2 or not ends_with_block_opener(line.rstrip(), plan.language_id):
             return None
-        body_indent = indent_width(line) + detect_indent_width(self._document)
+        body_indent = indent_width(line) + detect_indent_width(self._site.document)
         return BlockScanner(
             "",
             body_indent,
@@ -193,28 +170,7 @@ class CompletionFinisher:
         return self._result
 
     def _build(self) -> Suggestion | None:
-        text = tidy_lines(self._raw_text(), prefix_is_blank=not self._plan.line_prefix.strip())
-        if not text.strip() or self._repeats_suffix(text):
-            return None
-        following = self._echo.following
-        next_indent = indent_width(following[0]) if following else None
-        text = drop_dangling_opener(text, self._plan.language_id, next_indent)
-        if not text.strip():
-            return None
-        keep_spaces = self._plan.mode is CompletionMode.SHORT
-        text = fix_first_line(text, self._plan.line_prefix, self._expected_indent, keep_spaces)
-        replace_chars = 0
-        if self._plan.mode is not CompletionMode.BLOCK:
-            text = cut_at_existing_closer(text, self._plan.rest_of_line)
-            if not text.strip():
-                return None
-            replace_chars = superseded_chars(text, self._plan.line_prefix, self._plan.rest_of_line)
-        checked = longest_parsing_prefix(
-            self._document, self._offset, text, replace_chars, self._plan.language_id
-        )
-        if checked is None or not checked.strip():
-            return None
-        return Suggestion(checked, replace_chars if checked == text else 0)
+        return finish_suggestion(self._raw_text(), self._site)
 
     def _raw_text(self) -> str:
         if self._continuation is not None:
@@ -231,13 +187,3 @@ class CompletionFinisher:
             self._blocks.add(self._pending)
             self._pending = ""
         return "\n".join(self._blocks.kept)
-
-    def _repeats_suffix(self, text: str) -> bool:
-        lines = text.split("\n")
-        first = lines[0].strip()
-        if self._plan.mode is not CompletionMode.BLOCK and first == self._echo.rest_of_line:
-            return True
-        joined_first = (self._plan.line_prefix + lines[0]).strip()
-        if len(lines) == 1 and self._echo.following:
-            return joined_first == self._echo.following[0].strip()
-        return self._echo.starts_with(lines)

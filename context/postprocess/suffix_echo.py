@@ -1,16 +1,24 @@
-"""Recognising generated lines that merely repeat the code after the cursor.
+"""Stream step and filter: refuse lines that merely repeat the code after the cursor.
 
 Fill-in-the-middle models often finish their insertion and then carry on by
-reproducing the suffix. Those lines must be cut as soon as they appear, both
-to stop generation early and to avoid showing duplicate code.
+reproducing the suffix. While streaming, such a line ends the block (the block
+scanner asks `SuffixEcho.repeats`), which stops generation early; a first line
+that does it refuses the block. After the stream, a suggestion that is nothing but
+the rest of the line or the next lines is refused (`refuse_suffix_repeat`), so no
+duplicate code is shown.
 """
 
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
+from context.completion_plan import CompletionMode
 from context.indentation import indent_width
 from context.languages import is_identifier_char
+
+if TYPE_CHECKING:
+    from context.postprocess.suggestion import Suggestion, Surroundings
 
 _COMPARED_LINES = 5
 _MIN_DISTINCTIVE_CHARS = 8
@@ -67,3 +75,21 @@ class SuffixEcho:
         if not wanted or len(wanted) > len(self.following):
             return False
         return wanted == [line.strip() for line in self.following[: len(wanted)]]
+
+
+def refuse_suffix_repeat(suggestion: Suggestion, site: Surroundings) -> Suggestion | None:
+    """None where the suggestion only repeats what follows the cursor, else the suggestion.
+
+    In LINE and SHORT mode its first line may not be the rest of the cursor's line; a
+    one-line suggestion may not complete the cursor's line into the next line; a longer
+    one may not be the next lines.
+    """
+    plan, echo = site.plan, site.echo
+    lines = suggestion.text.split("\n")
+    if plan.mode is not CompletionMode.BLOCK and lines[0].strip() == echo.rest_of_line:
+        return None
+    if len(lines) == 1 and echo.following:
+        repeats = (plan.line_prefix + lines[0]).strip() == echo.following[0].strip()
+    else:
+        repeats = echo.starts_with(lines)
+    return None if repeats else suggestion

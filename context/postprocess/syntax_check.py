@@ -1,4 +1,4 @@
-"""Rejecting suggestions that would break the document's syntax.
+"""Filter: keep only what leaves the document parsing (shortens, or refuses).
 
 A suggestion that leaves a cleanly parsing file with parse errors is almost
 always truncated or wrong. Rather than drop it outright, the longest leading
@@ -15,10 +15,25 @@ from __future__ import annotations
 import io
 import tokenize
 
+from context.postprocess.suggestion import Suggestion, Surroundings
 from context.syntax_tree import parse_document
 
 # Lines above the cursor searched for the top-level statement the check starts from.
 MAX_SCANNED_LINES = 400
+
+
+def keep_parsing_lines(suggestion: Suggestion, site: Surroundings) -> Suggestion | None:
+    """The suggestion's longest leading lines that parse in place, or None if none do.
+
+    The replaced range holds only for the whole text: a shortened suggestion no longer
+    ends with what it replaced.
+    """
+    text, replace_chars = suggestion.text, suggestion.replace_chars
+    language_id = site.plan.language_id
+    checked = longest_parsing_prefix(site.document, site.offset, text, replace_chars, language_id)
+    if checked is None:
+        return None
+    return Suggestion(checked, replace_chars if checked == text else 0)
 
 
 def longest_parsing_prefix(

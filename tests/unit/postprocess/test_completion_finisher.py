@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from context import CompletionFinisher, CompletionMode, Suggestion, plan_completion
-from context.postprocess.syntax_check import first_misaligned_line
 
 CURSOR = "‸"
 
@@ -259,16 +258,6 @@ def test_block_mode_plan_is_used() -> None:
     assert plan is not None and plan.mode is CompletionMode.BLOCK
 
 
-def test_line_suggestion_stops_at_the_bracket_the_document_already_closes() -> None:
-    from context.postprocess.suggestion_cleanup import cut_at_existing_closer
-
-    assert cut_at_existing_closer("10, 20)  # sum", ")  # total") == "10, 20"
-    assert cut_at_existing_closer("a, b)", ")") == "a, b)"  # supersedes instead
-    assert cut_at_existing_closer("f(1), 2) + 1", ") * 2") == "f(1), 2"
-    assert cut_at_existing_closer("x) + 1", ") + 1") == "x) + 1"
-    assert cut_at_existing_closer("x + 1", "") == "x + 1"
-
-
 def test_a_line_that_opens_a_block_goes_on_with_its_body() -> None:
     source = "def f(ops):\n    for op in o‸\n    return 1\n"
     pieces = ["ps:\n", "        x = op\n", "        y = 2\n", "    return 1\n"]
@@ -289,16 +278,6 @@ def test_a_plain_line_end_is_still_one_line() -> None:
     done, result = stream("x = compute(1‸\ny = 2\n", "python", [", 2)\n", "z = 3\n"])
     assert done == [True]
     assert result == Suggestion(", 2)", 0)
-
-
-def test_a_block_opener_left_without_its_body_is_dropped() -> None:
-    from context.postprocess.suggestion_cleanup import drop_dangling_opener
-
-    dangling = '        return "YES"\n    else:'
-    assert drop_dangling_opener(dangling, "python", 4) == '        return "YES"'
-    assert drop_dangling_opener(dangling, "python", 8) == dangling  # what follows is its body
-    assert drop_dangling_opener("if x:", "python", None) == "if x:"  # a one-line answer stays
-    assert drop_dangling_opener("a = 1\nif (a) {", "javascript", None) == "a = 1"
 
 
 def test_a_block_may_close_inner_blocks_down_to_the_code_that_follows() -> None:
@@ -399,23 +378,6 @@ def test_a_dedent_to_no_open_level_ends_the_block() -> None:
     assert result.text == 'if n <= 0:\n            return "Invalid input"'
 
 
-def test_continuation_lines_and_strings_are_not_misaligned() -> None:
-    document = "class A:\n    def f(self, items):\n        \n"
-    offset = document.index("\n        \n") + 9
-    block = (
-        "total = sum(\n"
-        "  item.size for item in items\n"
-        "        )\n"
-        '        text = """\n'
-        "  free text\n"
-        '   """\n'
-        "        return total, text\n"
-        "    def g(self):"
-    )
-    assert first_misaligned_line(document, offset, block) is None
-    assert first_misaligned_line(document, offset, block + "\n  pass") == 8
-
-
 def test_a_block_written_too_deep_moves_left_with_its_first_line() -> None:
     # The model's real answer on the blank body line of `def fibonacci(n):` (the cursor
     # after its 4 spaces): it puts `if` 4 columns deeper and writes the rest relative to it.
@@ -438,12 +400,3 @@ def test_a_block_written_too_deep_moves_left_with_its_first_line() -> None:
         'if n <= 0:\n        return "Invalid input"\n    elif n == 1:\n        return 0\n'
         "    return fibonacci(n - 1)"
     )
-
-
-def test_the_misalignment_check_gives_up_deep_in_a_long_block() -> None:
-    body = "".join(f"    x{index} = {index}\n" for index in range(500))
-    document = "def f():\n" + body + "    \n"
-    offset = len(document) - 1
-    assert first_misaligned_line(document, offset, "if x:\n        y = 1\n      z = 2") is None
-    short = "def f():\n    \n"
-    assert first_misaligned_line(short, len(short) - 1, "if x:\n        y = 1\n      z = 2") == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 from context.completion_plan import CompletionMode, CompletionPlan
 from context.indentation import detect_indent_width, indent_width, opener_indent_above
 from context.languages import PLAINTEXT, ends_with_block_opener, is_indentation_scoped
+from context.postprocess.block_indentation import BlockIndentation
 from context.postprocess.block_scanner import BlockScanner
 from context.postprocess.chain import finish_suggestion
 from context.postprocess.suggestion import Suggestion, Surroundings
@@ -31,14 +32,15 @@ class CompletionFinisher:
         self._site = Surroundings(plan, document_text, offset)
         self._echo = self._site.echo
         self._braces = plan.language_id != PLAINTEXT and not is_indentation_scoped(plan.language_id)
+        indentation = BlockIndentation(
+            plan.line_prefix, self._site.expected_indent, self._opener_indent()
+        )
         self._blocks = BlockScanner(
-            plan.line_prefix,
-            self._site.expected_indent,
+            indentation,
             self._echo,
             plan.max_lines,
             keeps_closing_line=self._braces,
             outer_floor=self._outer_floor(),
-            opener_indent=self._opener_indent(),
         )
         self._pending = ""
         self._line_text = ""
@@ -115,8 +117,7 @@ class CompletionFinisher:
             return None
         body_indent = indent_width(line) + detect_indent_width(self._site.document)
         return BlockScanner(
-            "",
-            body_indent,
+            BlockIndentation("", body_indent),
             self._echo,
             self._max_block_lines - 1,
             body_indent,

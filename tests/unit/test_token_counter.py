@@ -51,16 +51,23 @@ def test_default_model_counts_agree_with_llama_cpp_on_real_files() -> None:
         model.close()
 
 
-@pytest.mark.parametrize("name", ["gpt-2", "deepseek-coder", "starcoder"])
+# Vocabularies whose pre-tokenizer the counter knows (PRE_TOKENIZER_PATTERNS): these must
+# convert, so that a counter refusing everything fails here.
+MUST_CONVERT = {"qwen2"}
+
+
+@pytest.mark.parametrize("name", ["gpt-2", "deepseek-coder", "starcoder", "qwen2"])
 def test_other_vocabularies_convert_exactly_or_refuse(name: str) -> None:
     path = VOCAB_FIXTURES / f"ggml-vocab-{name}.gguf"
     try:
         count = gguf_token_counter(path)
     except VocabularyNotConvertible:
+        assert name not in MUST_CONVERT, f"{name} should convert"
         return  # the server falls back to llama.cpp's tokenizer
     model = LlamaModel(path, vocab_only=True)
     try:
-        text = Path(pygls.__file__).read_text(encoding="utf-8")
-        assert count(text) == len(model.tokenize(text))
+        for file in sorted(Path(pygls.__file__).parent.rglob("*.py")):
+            text = file.read_text(encoding="utf-8")
+            assert count(text) == len(model.tokenize(text)), f"counts differ on {file}"
     finally:
         model.close()

@@ -282,10 +282,14 @@ def test_secret_files_never_reach_the_prompt(tmp_path: Path) -> None:
             "ignored/settings.py": f"def load_key():\n    return '{secret}'\n",
             ".gitignore": "ignored/\n",
             "private_zq.py": f"def load_key():\n    return '{secret}'\n",
+            # An ordinary module beside them, which must be gathered.
+            "helpers/key_format.py": (
+                "def mask_key_zq(key, shown):\n    return key[:shown] + '*'\n"
+            ),
             "app.py": (
                 "from config.credentials import load_key\nfrom ignored.settings import load_key\n"
-                "from private_zq import load_key\n\n\n"
-                "def load_key_again():\n    return load_key()\n"
+                "from private_zq import load_key\nfrom helpers.key_format import mask_key_zq\n\n\n"
+                "def load_key_again():\n    return mask_key_zq(load_key(), 4)\n"
             ),
         },
     )
@@ -306,6 +310,9 @@ def test_secret_files_never_reach_the_prompt(tmp_path: Path) -> None:
     )
     chosen = context.gather(app, text, text.index("load_key()"), "python", options, _count)
     snippets = tuple(ContextSnippet(item.path, item.text) for item in chosen)
+    # Context is gathered (the allowed module's definition), only never from the secrets.
+    allowed = [item for item in chosen if item.path == "helpers/key_format.py"]
+    assert allowed and "def mask_key_zq(key, shown):" in allowed[0].text, chosen
     # At prompt assembly: neither the repository-level nor the path-comment layout has it.
     template = resolve_fim_template(
         {
@@ -321,6 +328,7 @@ def test_secret_files_never_reach_the_prompt(tmp_path: Path) -> None:
     head = template.repo_head("ws", snippets, "app.py", lambda s: [ord(c) for c in s])
     rendered = "".join(chr(token) for token in head if token > 5)
     assert secret not in rendered and secret not in path_comment_block(snippets, "app.py")
+    assert "def mask_key_zq(key, shown):" in rendered
     for name in (
         ".env",
         ".env.production",
@@ -333,6 +341,7 @@ def test_secret_files_never_reach_the_prompt(tmp_path: Path) -> None:
         assert not scope.allows(tmp_path / name), name
         assert scope.read(tmp_path / name) is None
     assert scope.allows(tmp_path / "app.py")
+    assert scope.allows(tmp_path / "helpers/key_format.py")
 
 
 def test_scope_refuses_outside_binary_and_large_files(tmp_path: Path) -> None:

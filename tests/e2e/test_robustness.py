@@ -42,17 +42,32 @@ async def test_line_past_the_end_is_an_error_and_column_is_clamped(client: Langu
     open_document(client, uri, ADD)
     with pytest.raises(JsonRpcException, match="past the end"):
         await inline_at(client, uri, 40, 0)
+    # Past the line's end: answered as at the end of the line ("    return ").
+    end = types.Position(1, len("    return "))
     clamped = await inline_at(client, uri, 1, 500)
-    assert isinstance(clamped, types.InlineCompletionList)
+    assert len(clamped.items) == 1, clamped
+    item = clamped.items[0]
+    assert item.range is not None and item.range.start == end, item
+    assert item.range.end == end, item  # nothing right of the cursor to replace
+    assert "a" in str(item.insert_text) and "b" in str(item.insert_text), item
     await assert_still_serving(client)
 
 
 async def test_huge_and_binary_documents_get_empty_answers(client: LanguageClient) -> None:
-    huge = "x = 1\n" * 400_000
-    open_document(client, "file:///work/huge.py", huge)
-    assert (await inline_at(client, "file:///work/huge.py", 10, 0)).items == ()
-    open_document(client, "file:///work/blob.bin", "ELF\x00\x01\x02garbage\n", "plaintext")
-    assert (await inline_at(client, "file:///work/blob.bin", 0, 3)).items == ()
+    # Each document has the same function first; only what follows it differs. Asked at the
+    # same place, a normal document gets a suggestion, so the empty answers are the guards'.
+    column = len("    return ")
+    documents = {
+        "file:///work/normal.py": ADD + "x = 1\n" * 10,
+        "file:///work/huge.py": ADD + "x = 1\n" * 400_000,  # 2.4 MB: over maxFileBytes
+        "file:///work/blob.py": ADD + "blob = 'ELF\x00\x01\x02garbage'\n",  # a NUL byte
+    }
+    for uri, text in documents.items():
+        open_document(client, uri, text)
+    normal = await inline_at(client, "file:///work/normal.py", 1, column)
+    assert "a" in only_text(normal) and "b" in only_text(normal)
+    assert (await inline_at(client, "file:///work/huge.py", 1, column)).items == ()
+    assert (await inline_at(client, "file:///work/blob.py", 1, column)).items == ()
     await assert_still_serving(client)
 
 

@@ -21,6 +21,7 @@ from context.code_structure import (
     line_prefix_in_literal,
     preceding_unit,
 )
+from context.cursor import Cursor
 from context.indentation import indent_width
 from context.languages import (
     ends_with_block_opener,
@@ -51,27 +52,16 @@ class CompletionPlan:
     prefix: str
     suffix: str
     mode: CompletionMode
-    line_prefix: str
-    rest_of_line: str
+    cursor: Cursor
     max_lines: int
 
+    @property
+    def line_prefix(self) -> str:
+        return self.cursor.line_prefix
 
-@dataclass(frozen=True)
-class _CursorLine:
-    start: int
-    end: int  # offset of the line's newline (or document end)
-    line_prefix: str
-    rest_of_line: str
-
-    @staticmethod
-    def at(text: str, offset: int) -> _CursorLine:
-        start = text.rfind("\n", 0, offset) + 1
-        newline = text.find("\n", offset)
-        end = len(text) if newline < 0 else newline
-        rest = text[offset:end]
-        if rest.endswith("\r"):
-            rest = rest[:-1]
-        return _CursorLine(start, end, text[start:offset], rest)
+    @property
+    def rest_of_line(self) -> str:
+        return self.cursor.rest_of_line
 
 
 def plan_completion(
@@ -84,9 +74,7 @@ def plan_completion(
     anchor_lines: int = PREFIX_ANCHOR_LINES,
 ) -> CompletionPlan | None:
     """Plan a completion at str offset `offset`, or return None if none fits there."""
-    if not 0 <= offset <= len(text):
-        raise ValueError(f"offset {offset} outside document of length {len(text)}")
-    line = _CursorLine.at(text, offset)
+    line = Cursor.at(text, offset)
     tree = parse_document(text, language_id)
     mode = _decide_mode(offset, line, tree, language_id)
     if mode is None:
@@ -97,14 +85,13 @@ def plan_completion(
         prefix=prefix_window(text, offset, count_tokens, prefix_tokens, anchor_lines),
         suffix=suffix_window(text, offset, limit, count_tokens, suffix_tokens),
         mode=mode,
-        line_prefix=line.line_prefix,
-        rest_of_line=line.rest_of_line,
+        cursor=line,
         max_lines=BLOCK_MAX_LINES if mode is CompletionMode.BLOCK else 1,
     )
 
 
 def _decide_mode(
-    offset: int, line: _CursorLine, tree: SyntaxTree | None, language_id: str
+    offset: int, line: Cursor, tree: SyntaxTree | None, language_id: str
 ) -> CompletionMode | None:
     in_literal = _in_string_or_comment(offset, line, tree, language_id)
     if _splits_word(line.line_prefix, line.rest_of_line, ascii_only=in_literal):
@@ -122,7 +109,7 @@ def _decide_mode(
 
 
 def _in_string_or_comment(
-    offset: int, line: _CursorLine, tree: SyntaxTree | None, language_id: str
+    offset: int, line: Cursor, tree: SyntaxTree | None, language_id: str
 ) -> bool:
     if tree is None:
         # Without a grammar only languages with a known comment syntax are worth scanning;
@@ -154,9 +141,9 @@ def _follows_complete_statement(line_prefix: str) -> bool:
 
 
 def _suffix_limit(
-    text: str, offset: int, line: _CursorLine, tree: SyntaxTree | None, language_id: str
+    text: str, offset: int, line: Cursor, tree: SyntaxTree | None, language_id: str
 ) -> int:
-    line_end = min(line.end + 1, len(text))
+    line_end = min(line.line_end + 1, len(text))
     if tree is None:
         return _indentation_limit(text, line_end)
     unit = enclosing_unit(tree, offset, language_id)
@@ -169,9 +156,9 @@ def _suffix_limit(
     return len(text)
 
 
-def _trails_indented_unit(text: str, offset: int, line: _CursorLine, tree: SyntaxTree) -> bool:
+def _trails_indented_unit(text: str, offset: int, line: Cursor, tree: SyntaxTree) -> bool:
     """An indented line just below a definition's last statement still belongs to it."""
-    if indent_width(text[line.start : line.end]) == 0:
+    if indent_width(text[line.line_start : line.line_end]) == 0:
         return False
     previous = preceding_unit(tree, offset)
     return previous is not None and is_definition_like(previous)

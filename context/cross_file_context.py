@@ -53,6 +53,19 @@ class ChosenSnippet:
     text: str
 
 
+@dataclass(frozen=True)
+class CrossFileSnippets:
+    """Where a document sits in its workspace and the code from other files chosen for it."""
+
+    file_path: str = ""  # relative to the workspace folder, "/"-separated
+    repo_name: str = ""  # the workspace folder's name
+    snippets: tuple[ChosenSnippet, ...] = ()
+    tokens: int = 0  # what the snippets cost in the prompt, markers included
+
+    def without_snippets(self) -> CrossFileSnippets:
+        return CrossFileSnippets(self.file_path, self.repo_name)
+
+
 def choose_snippets(
     ranked: dict[str, list[RankedSnippet]],
     options: ContextOptions,

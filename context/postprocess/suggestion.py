@@ -36,7 +36,7 @@ class Surroundings:
     @property
     def line_start(self) -> int:
         """Where the cursor's line starts in the document."""
-        return self.document.rfind("\n", 0, self.offset) + 1
+        return self.plan.cursor.line_start
 
     @cached_property
     def echo(self) -> SuffixEcho:

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import TextIO
 
 from context import language_for_path
+from context.cursor import Cursor
+from engines.completion_engine import CompletionEngine
 from engines.fim_templates import FimTemplateError
 from engines.llama_runtime import system_info
 from engines.model_files import DEFAULT_MODEL, ModelFileError, cache_dir
 from lsp_server import __version__
 from lsp_server.engine_loading import load_engine
 from lsp_server.log_privacy import private_handler
+from lsp_server.pipeline import CompletionRequest, plan_for, suggest
 from lsp_server.settings import Settings
-from lsp_server.suggestion_pipeline import plan_for, suggest
 
 
 def _say(*parts: object, file: TextIO | None = None) -> None:
@@ -61,22 +63,12 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
     return Path(path), int(line), int(column)
 
 
-def offset_of(text: str, line: int, column: int) -> int:
-    """Code-point offset of a 1-based line and column (column counted in characters)."""
-    lines = text.splitlines(keepends=True)
-    if line > len(lines) + 1:
-        raise ValueError(f"line {line} is past the end of the file ({len(lines)} lines)")
-    start = sum(len(each) for each in lines[: line - 1])
-    current = lines[line - 1].rstrip("\r\n") if line <= len(lines) else ""
-    return start + min(column - 1, len(current))
-
-
 def _complete(args: argparse.Namespace) -> int:
     _configure_logging("WARNING", None)
     try:
         path, line, column = _parse_location(args.location)
         text = path.read_text(encoding="utf-8")
-        offset = offset_of(text, line, column)
+        cursor = Cursor.at_line(text, line - 1, column - 1)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         _say(f"fimble: {error}", file=sys.stderr)
         return 2
@@ -87,12 +79,22 @@ def _complete(args: argparse.Namespace) -> int:
         _say(f"fimble: {error}", file=sys.stderr)
         return 1
     language = args.language or language_for_path(str(path))
-    plan = plan_for(engine, text, offset, language, settings)
+    try:
+        return _complete_with(engine, CompletionRequest("", text, cursor, language, settings), args)
+    finally:
+        engine.close()
+
+
+def _complete_with(
+    engine: CompletionEngine, request: CompletionRequest, args: argparse.Namespace
+) -> int:
+    """Stream the suggestion to stdout (the post-processed one too where they differ)."""
+    plan = plan_for(engine, request)
     if plan is None:
         _say("fimble: nothing sensible to complete at this position", file=sys.stderr)
         return 0
     if args.verbose:
-        _say(f"fimble: {plan.mode.value} completion, {language}", file=sys.stderr)
+        _say(f"fimble: {plan.mode.value} completion, {request.language_id}", file=sys.stderr)
     streamed: list[str] = []
 
     def show(piece: str) -> None:
@@ -102,25 +104,22 @@ def _complete(args: argparse.Namespace) -> int:
             sys.stdout.flush()
 
     started = time.perf_counter()
-    suggestion = suggest(engine, text, offset, language, settings, threading.Event(), show)
-    final = suggestion.text if suggestion is not None else ""
-    if args.plain:
-        sys.stdout.write(final + "\n")
-    else:
-        raw = "".join(streamed)
-        if not raw.endswith("\n"):
-            sys.stdout.write("\n")
-        if raw.rstrip() != final:
+    outcome = suggest(engine, request, threading.Event(), show)
+    final = outcome.suggestion.text if outcome.suggestion is not None else ""
+    raw = "".join(streamed)
+    if not args.plain and not raw.endswith("\n"):
+        sys.stdout.write("\n")
+    if args.plain or raw.rstrip() != final:
+        if not args.plain:
             _say("fimble: after post-processing the suggestion is:", file=sys.stderr)
-            sys.stdout.write(final + "\n")
+        sys.stdout.write(final + "\n")
     if args.verbose:
-        stats = engine.last_stats
+        stats = outcome.stats
         _say(
             f"fimble: {stats.prompt_tokens} prompt tokens, {stats.generated_tokens} generated, "
             f"{time.perf_counter() - started:.2f} s",
             file=sys.stderr,
         )
-    engine.close()
     return 0
 
 

@@ -23,12 +23,21 @@ def _replaced_range(
     return types.Range(cursor, end)
 
 
+ACCEPTED_COMMAND = "fimble.accepted"
+
+
 def inline_completion_list(
-    cursor: types.Position, suggestion: Suggestion, rest_of_line: str, units: Callable[[str], int]
+    cursor: types.Position,
+    suggestion: Suggestion,
+    rest_of_line: str,
+    units: Callable[[str], int],
+    uri: str,
 ) -> types.InlineCompletionList:
+    """One ghost-text item; the client runs its command when the user accepts it."""
     item = types.InlineCompletionItem(
         insert_text=suggestion.text,
         range=_replaced_range(cursor, suggestion, rest_of_line, units),
+        command=types.Command("fimble: suggestion accepted", ACCEPTED_COMMAND, arguments=[uri]),
     )
     return types.InlineCompletionList(items=[item])
 

@@ -38,7 +38,7 @@ def load_engine(settings: Settings) -> CompletionEngine:
         n_threads=settings.effective_threads(),
         n_threads_batch=settings.effective_threads(),
         fim_template=settings.fim_template or None,
-        cache=PromptCacheConfig(documents=settings.cached_documents, reuse=settings.prompt_cache),
+        cache=PromptCacheConfig(documents=settings.cached_documents, reuse=settings.kv_reuse),
     )
     return LlamaEngine(config)
 

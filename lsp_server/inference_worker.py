@@ -36,7 +36,7 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.kv_cache_type,
         settings.effective_threads(),
         settings.cached_documents,
-        settings.prompt_cache,
+        settings.kv_reuse,
         settings.engine,
         settings.remote_url,
         settings.remote_model,

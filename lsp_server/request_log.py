@@ -21,6 +21,9 @@ logger = logging.getLogger("fimble.requests")
 MODEL = "model"
 TYPING_THROUGH = "typing_through"
 RESULT_CACHE = "result_cache"
+SPECULATION = "speculation"  # answered with the next line computed ahead
+SPECULATED = "speculated"  # counted in the totals only: a next line computed ahead
+BACKGROUND_STOPPED = "background_stopped"  # counted in the totals only: stopped by a request
 IDLE_PREFILL = "idle_prefill"  # counted in the totals only: it answers no request
 CANCELLED = "cancelled"  # superseded by a newer request, or $/cancelRequest
 

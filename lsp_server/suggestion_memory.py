@@ -1,10 +1,13 @@
-"""Answers that need no model: typing through a suggestion, and recently seen contexts.
+"""Answers that need no model: typing through a suggestion, recently seen contexts, and
+the next line computed ahead.
 
 When the characters typed since a suggestion was shown are the start of it, the rest of
 that suggestion is still the answer (after accepting one line of a multi-line suggestion,
 the next lines follow the same way). When the text around the cursor is one seen recently
-(the user deleted back, or came back to a spot), the answer given then is given again.
-Both are keyed by document; nothing here calls the model or knows LSP.
+(the user deleted back, or came back to a spot), the answer given then is given again; the
+same holds for a place predicted ahead (the next line after an accepted suggestion), whose
+answer was computed in the background. All are keyed by document and checked against the
+text as it really is; nothing here calls the model or knows LSP.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from cachetools import LRUCache
 
 from context import Suggestion
+from lsp_server.request_log import RESULT_CACHE, SPECULATION
 
 # The text around the cursor that identifies "the same place" for the result cache.
 CONTEXT_BEFORE = 4000
@@ -32,10 +36,13 @@ class SuggestionMemory:
 
     def __init__(self, documents: int = 64, results: int = 256) -> None:
         self._shown: LRUCache[str, ShownSuggestion] = LRUCache(maxsize=documents)
-        self._results: LRUCache[tuple[str, str, str], Suggestion | None] = LRUCache(maxsize=results)
+        self._results: LRUCache[tuple[str, str, str], tuple[str, Suggestion | None]] = LRUCache(
+            maxsize=results
+        )
 
     def remember(self, uri: str, text: str, offset: int, suggestion: Suggestion | None) -> None:
-        self._results[_place(uri, text, offset)] = suggestion
+        """The answer shown at `offset`: typed through next, and recalled at this place."""
+        self._results[_place(uri, text, offset)] = (RESULT_CACHE, suggestion)
         if suggestion is not None:
             self._shown[uri] = ShownSuggestion(text, offset, suggestion)
         else:
@@ -60,12 +67,14 @@ class SuggestionMemory:
             return None
         return Suggestion(rest[len(typed) :], shown.suggestion.replace_chars)
 
-    def recall(self, uri: str, text: str, offset: int) -> tuple[bool, Suggestion | None]:
-        """(found, answer) for a place seen recently."""
-        key = _place(uri, text, offset)
-        if key in self._results:
-            return True, self._results[key]
-        return False, None
+    def speculate(self, uri: str, text: str, offset: int, suggestion: Suggestion | None) -> None:
+        """The answer computed ahead for a place the user is expected to reach."""
+        self._results[_place(uri, text, offset)] = (SPECULATION, suggestion)
+
+    def recall(self, uri: str, text: str, offset: int) -> tuple[str | None, Suggestion | None]:
+        """(where the answer came from, answer) for a place seen or predicted; (None, None)
+        for a place not known."""
+        return self._results.get(_place(uri, text, offset), (None, None))
 
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from context.cross_file_context import ContextOptions, CrossFileContext
+from context.cross_file_context import ContextOptions, CrossFileContext, CrossFileSnippets
 from context.workspace_files import ScopeLimits, WorkspaceScope
-from engines.completion_engine import CompletionEngine, ContextSnippet
+from engines.completion_engine import CompletionEngine
 from engines.token_counter import TokenCounter, VocabularyNotConvertible, gguf_token_counter
+from lsp_server.pipeline.request import CompletionRequest
 from lsp_server.settings import Settings
-from lsp_server.suggestion_pipeline import CrossFileRequest
 
 logger = logging.getLogger(__name__)
 INDEX_CHUNK_FILES = 20
@@ -128,44 +128,40 @@ class WorkspaceContext:
         return counter
 
     async def request(
-        self,
-        uri: str,
-        text: str,
-        offset: int,
-        language_id: str,
-        settings: Settings,
-        engine: CompletionEngine,
-    ) -> CrossFileRequest:
+        self, request: CompletionRequest, engine: CompletionEngine
+    ) -> CrossFileSnippets:
         """The file path and snippets for a completion request (empty when context is off)."""
-        path = path_of_uri(uri)
+        path = path_of_uri(request.document)
         if path is None:
-            return CrossFileRequest()
-        options = context_options(settings)
-
-        def gather() -> CrossFileRequest:
-            context = self._ensure(settings)
-            relative = context.scope.relative(path) or path.name
-            root = context.scope.root_of(path)
-            repo_name = root.name if root is not None else ""
-            if options.budget_tokens <= 0 or root is None:
-                # A document outside every workspace folder belongs to no repository.
-                return CrossFileRequest(relative, repo_name)
-            context.view(path, text, text.count("\n", 0, offset))
-            count = self._counter(engine)
-            chosen = context.gather(path, text, offset, language_id, options, count)
-            snippets = tuple(ContextSnippet(item.path, item.text) for item in chosen)
-            tokens = sum(count(s.text) + count(s.path) + 3 for s in snippets)
-            if snippets:
-                tokens += count(relative) + count(repo_name) + 4
-            return CrossFileRequest(relative, repo_name, snippets, tokens)
-
+            return CrossFileSnippets()
         try:
-            result = await self._on_thread(gather)
+            result = await self._on_thread(self._gather, path, request, engine)
         except Exception:
             logger.warning("cross-file context failed", exc_info=True)
-            return CrossFileRequest()
-        assert isinstance(result, CrossFileRequest)
+            return CrossFileSnippets()
+        assert isinstance(result, CrossFileSnippets)
         return result
+
+    def _gather(
+        self, path: Path, request: CompletionRequest, engine: CompletionEngine
+    ) -> CrossFileSnippets:
+        """On the context thread: choose the snippets and count what they cost."""
+        options = context_options(request.settings)
+        context = self._ensure(request.settings)
+        relative = context.scope.relative(path) or path.name
+        root = context.scope.root_of(path)
+        repo_name = root.name if root is not None else ""
+        if options.budget_tokens <= 0 or root is None:
+            # A document outside every workspace folder belongs to no repository.
+            return CrossFileSnippets(relative, repo_name)
+        text, offset = request.text, request.offset
+        context.view(path, text, request.cursor.line)
+        count = self._counter(engine)
+        snippets = tuple(context.gather(path, text, offset, request.language_id, options, count))
+        tokens = sum(count(s.text) + count(s.path) + 3 for s in snippets)
+        if snippets:
+            tokens += count(relative) + count(repo_name) + 4
+        return CrossFileSnippets(relative, repo_name, snippets, tokens)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

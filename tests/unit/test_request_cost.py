@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from engines.completion_engine import GenerationStats
-from lsp_server.suggestion_pipeline import request_cost
+from lsp_server.pipeline.suggestion import request_cost
 
 
 def test_a_requests_figures_add_up_over_its_passes() -> None:
-    first = GenerationStats(1200, 1180, 40, 20, 12, 0.1, 0.3, "rejected", True)
-    second = GenerationStats(1200, 1199, 0, 1, 9, 0.01, 0.2, "end")
+    first = GenerationStats(
+        prompt_tokens=1200,
+        reused_tokens=1180,
+        moved_tokens=40,
+        evaluated_tokens=20,
+        generated_tokens=12,
+        prefill_seconds=0.1,
+        decode_seconds=0.3,
+        stop_reason="rejected",
+        healed=True,
+    )
+    second = GenerationStats(
+        prompt_tokens=1200,
+        reused_tokens=1199,
+        evaluated_tokens=1,
+        generated_tokens=9,
+        prefill_seconds=0.01,
+        decode_seconds=0.2,
+        stop_reason="end",
+    )
     total = request_cost([first, second])
     assert (total.evaluated_tokens, total.generated_tokens, total.passes) == (21, 21, 2)
     assert (total.reused_tokens, total.stop_reason, total.healed) == (1180, "end", True)

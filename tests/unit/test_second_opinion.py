@@ -11,8 +11,8 @@ from collections.abc import Generator
 from typing import cast
 
 from engines.completion_engine import CompletionEngine, FimRequest, GenerationStats
+from lsp_server.pipeline import CompletionRequest, suggest
 from lsp_server.settings import Settings
-from lsp_server.suggestion_pipeline import suggest
 
 DOCUMENT = "def f(a, b):\n    total = a + b\n    \n    return total\n"
 CURSOR = DOCUMENT.index("    \n    return") + 4
@@ -44,19 +44,12 @@ class EchoBelow:
 def _passes(typing: bool, typing_decode_ms: int = 800) -> int:
     engine = cast(CompletionEngine, EchoBelow())
     settings = dataclasses.replace(Settings(), typing_decode_ms=typing_decode_ms)
-    passes: list[GenerationStats] = []
-    result = suggest(
-        engine,
-        DOCUMENT,
-        CURSOR,
-        "python",
-        settings,
-        threading.Event(),
-        typing=typing,
-        passes=passes,
+    request = dataclasses.replace(
+        CompletionRequest.at(DOCUMENT, CURSOR, "python", settings), typing=typing
     )
-    assert result is None
-    return len(passes)
+    outcome = suggest(engine, request, threading.Event())
+    assert outcome.suggestion is None
+    return outcome.stats.passes
 
 
 def test_a_refused_answer_gets_second_opinions_when_invoked() -> None:
@@ -72,13 +65,9 @@ def test_no_second_opinion_while_typing() -> None:
 def test_a_repeat_of_the_next_line_is_asked_again_steered_away_from_it() -> None:
     document = "def f(a, b):\n    total = a + b\n    \n    print(total)\n    return total\n"
     scripted = EchoBelow(below="print(total)", steered_answer="total *= 2")
-    result = suggest(
-        cast(CompletionEngine, scripted),
-        document,
-        document.index("    \n    print") + 4,
-        "python",
-        Settings(),
-        threading.Event(),
+    request = CompletionRequest.at(
+        document, document.index("    \n    print") + 4, "python", Settings()
     )
+    result = suggest(cast(CompletionEngine, scripted), request, threading.Event()).suggestion
     assert scripted.avoided == ["print(total)"]
     assert result is not None and result.text == "total *= 2"

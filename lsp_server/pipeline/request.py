@@ -1,0 +1,45 @@
+"""The one value a completion request is: built once per editor request, passed down whole.
+
+Everything the pipeline needs to answer (the document's text and version, the cursor, the
+language, whether the user is typing or asked, the settings in force, the code chosen from
+other files) travels in a `CompletionRequest`, so no layer re-derives the cursor or grows a
+long argument list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from context.cross_file_context import CrossFileSnippets
+from context.cursor import Cursor
+from lsp_server.settings import Settings
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    document: str  # the document's URI (or a path for the command line): its KV sequence
+    text: str
+    cursor: Cursor
+    language_id: str
+    settings: Settings
+    typing: bool = False  # an automatic request while the user types (not invoked)
+    version: int | None = None
+    cross_file: CrossFileSnippets = field(default_factory=CrossFileSnippets)
+
+    @staticmethod
+    def at(text: str, offset: int, language_id: str, settings: Settings) -> CompletionRequest:
+        """A request outside any editor (the command line, tests, benchmarks)."""
+        return CompletionRequest("", text, Cursor.at(text, offset), language_id, settings)
+
+    @property
+    def offset(self) -> int:
+        return self.cursor.offset
+
+    def moved_to(self, text: str, offset: int) -> CompletionRequest:
+        """The request the same document will send at `offset` of `text` while typing."""
+        cursor = Cursor.at(text, offset)
+        return dataclasses.replace(self, text=text, cursor=cursor, typing=True, version=None)
+
+    def with_cross_file(self, cross_file: CrossFileSnippets) -> CompletionRequest:
+        return dataclasses.replace(self, cross_file=cross_file)

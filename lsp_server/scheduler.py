@@ -1,0 +1,307 @@
+"""What runs on the inference worker, and when.
+
+One thread owns the model (`inference_worker`), so every piece of model work competes for
+it. The rules live here, in one place:
+- a request comes first: it stops every idle or background job of every document at once
+  (`make_way`), and a newer request for the same document supersedes the one in flight;
+- an edit drops the request in flight for the older text (`drop_stale`: Helix never cancels);
+- idle work (evaluating the prompt at the edit after a pause, growing the full window after
+  a quick start) waits for a pause, runs in chunks the engine can stop between, and keeps
+  what it finished;
+- after an answer, the suggestion for the next line (the one just shown accepted, Enter
+  pressed) is computed in the background, so that Enter finds it in the answer memory;
+- answers that need no model (typing through the last suggestion, a place seen recently, a
+  speculated next line) never touch the worker.
+It knows nothing of LSP: the server hands it `CompletionRequest`s and callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from context import Suggestion
+from context.cross_file_context import CrossFileSnippets
+from context.next_line import after_enter
+from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
+from lsp_server.inference_worker import InferenceWorker
+from lsp_server.pipeline import CompletionRequest, Outcome, prefill, suggest
+from lsp_server.request_log import (
+    BACKGROUND_STOPPED,
+    CANCELLED,
+    IDLE_PREFILL,
+    MODEL,
+    SPECULATED,
+    SPECULATION,
+    TYPING_THROUGH,
+    RequestLog,
+)
+from lsp_server.suggestion_memory import SuggestionMemory
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# How long the editor must be idle after an edit before the prompt is pre-filled.
+IDLE_PREFILL_S = 0.4
+
+LoadEngine = Callable[[], Awaitable[CompletionEngine | None]]
+GatherContext = Callable[[CompletionRequest, CompletionEngine], Awaitable[CrossFileSnippets]]
+Job = Callable[[CompletionEngine, threading.Event], T]
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """Work no request waits for: one per document and kind at a time."""
+
+    uri: str
+    kind: str  # what the request log counts when it runs to its end
+    stop_on_edit: bool  # an edit of the document makes it pointless
+
+
+BackgroundWork = Callable[[BackgroundJob, threading.Event], Awaitable[bool]]
+RequestWork = Callable[[CompletionEngine, CompletionRequest, threading.Event], object]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        worker: InferenceWorker,
+        load_engine: LoadEngine,
+        gather_context: GatherContext,
+        tell: Callable[[str], None],
+    ) -> None:
+        self.worker = worker
+        self.memory = SuggestionMemory()
+        self.requests = RequestLog()
+        self._load_engine = load_engine
+        self._gather_context = gather_context
+        self._tell = tell
+        self._latest: dict[str, threading.Event] = {}  # per document: the request in flight
+        self._idle: dict[str, asyncio.TimerHandle] = {}  # per document: a pending idle job
+        self._background: dict[BackgroundJob, threading.Event] = {}  # stopped by any request
+        self._tasks: set[asyncio.Future[None]] = set()
+        # per document: the last model answer shown, which a speculation follows
+        self._answered: dict[str, tuple[CompletionRequest, Suggestion]] = {}
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def answer(
+        self, request: CompletionRequest, version_of: Callable[[], int | None]
+    ) -> Suggestion | None:
+        """The suggestion for `request`; None where nothing fits or the text moved on."""
+        started = time.perf_counter()
+        self.stop_idle(request.document)
+        remembered = self._remembered(request, started)
+        if remembered is not None:
+            return remembered[0]
+        self.make_way()  # answers from memory above leave the worker's work alone
+        engine = await self._load_engine()
+        if engine is None or version_of() != request.version:
+            return None
+        request = request.with_cross_file(await self._gather_context(request, engine))
+        outcome = await self._foreground(
+            request.document,
+            lambda engine, cancel: suggest(engine, request, cancel).stopped_if(cancel),
+            engine,
+        )
+        if outcome is None or outcome.cancelled or version_of() != request.version:
+            self.requests.record(CANCELLED, outcome.stats if outcome else None, started=started)
+            return None  # the document changed meanwhile: the answer is for text gone
+        self.memory.remember(request.document, request.text, request.offset, outcome.suggestion)
+        self.requests.record(MODEL, outcome.stats, started=started)
+        self._after_answer(request, outcome.suggestion)
+        return outcome.suggestion
+
+    def _remembered(
+        self, request: CompletionRequest, started: float
+    ) -> tuple[Suggestion | None] | None:
+        """(answer,) where no model call is needed, else None."""
+        if not request.settings.answer_memory:
+            return None
+        uri, text, offset = request.document, request.text, request.offset
+        source: str | None = TYPING_THROUGH
+        answer = self.memory.typed_through(uri, text, offset)
+        if answer is None:
+            source, answer = self.memory.recall(uri, text, offset)
+        if source is None:
+            return None
+        if source == SPECULATION:
+            self.memory.remember(uri, text, offset, answer)  # shown now: typed through next
+        self.supersede(uri)
+        self.requests.record(source, None, started=started)
+        return (answer,)
+
+    async def _foreground(self, uri: str, job: Job[T], engine: CompletionEngine) -> T | None:
+        """Run a request's `job`, superseding the document's previous one; None if the engine
+        went away or could not answer."""
+        cancel = self.supersede(uri)
+        try:
+            return await self.worker.run(job, engine, cancel)
+        except CompletionCancelled:
+            return None
+        except EngineUnavailable as error:
+            self._tell(str(error))
+            return None
+        finally:
+            if self._latest.get(uri) is cancel:
+                del self._latest[uri]
+
+    def supersede(self, uri: str, event: threading.Event | None = None) -> threading.Event:
+        """A cancel event for a new request; the previous one for this document is cancelled."""
+        previous = self._latest.get(uri)
+        if previous is not None:
+            previous.set()
+        event = event if event is not None else threading.Event()
+        self._latest[uri] = event
+        return event
+
+    def drop_stale(self, uri: str) -> None:
+        """The document changed: its request in flight is for an older version, drop it."""
+        previous = self._latest.pop(uri, None)
+        if previous is not None:
+            previous.set()
+
+    # -- idle and background work ---------------------------------------------------------
+
+    def edited(self, request: CompletionRequest | None) -> None:
+        """After an edit, once the editor is idle, evaluate the prompt at the edit's end."""
+        if request is None:
+            return
+        self.stop_idle(request.document)
+        if not request.settings.background_prefill:
+            return
+        loop = asyncio.get_running_loop()
+        self._idle[request.document] = loop.call_later(
+            IDLE_PREFILL_S, lambda: self._idle_prefill(request)
+        )
+
+    def _after_answer(self, request: CompletionRequest, suggestion: Suggestion | None) -> None:
+        settings = request.settings
+        if request.typing and settings.background_prefill and settings.quick_start_tokens:
+            # The user is typing here: evaluate the full window (after a quick start) in the
+            # time until the next request, which stops it and keeps what was done.
+            self._idle_prefill(request)
+        elif suggestion is not None and settings.speculate_next_line:
+            self._answered[request.document] = (request, suggestion)
+            self._background_job(
+                BackgroundJob(request.document, SPECULATED, False), self._speculate
+            )
+
+    def accepted(self, uri: str) -> None:
+        """The editor says the last suggestion was accepted: have the next line ready (again,
+        if a request stopped the speculation that followed the answer)."""
+        job = BackgroundJob(uri, SPECULATED, False)
+        if uri in self._answered and job not in self._background:
+            self._background_job(job, self._speculate)
+
+    async def _speculate(self, job: BackgroundJob, cancel: threading.Event) -> bool:
+        """The suggestion the next line will ask for once the one just shown is accepted and
+        Enter pressed, kept in the answer memory."""
+        request, suggestion = self._answered[job.uri]
+        predicted = after_enter(
+            request.text,
+            request.offset,
+            suggestion.text,
+            suggestion.replace_chars,
+            request.language_id,
+        )
+        if (
+            predicted is None
+            or self.memory.recall(job.uri, predicted.text, predicted.offset)[0] is not None
+        ):
+            return False  # not predictable, or known already
+        ahead = request.moved_to(predicted.text, predicted.offset)
+        outcomes: list[Outcome] = []
+
+        def ask(
+            engine: CompletionEngine, ahead: CompletionRequest, cancel: threading.Event
+        ) -> None:
+            outcomes.append(suggest(engine, ahead, cancel))
+
+        ran = await self._on_worker(ahead, cancel, ask)
+        if not ran or outcomes[0].cancelled:
+            return False
+        self.memory.speculate(job.uri, ahead.text, ahead.offset, outcomes[0].suggestion)
+        return True
+
+    def _idle_prefill(self, request: CompletionRequest) -> None:
+        self._idle.pop(request.document, None)
+        job = BackgroundJob(request.document, IDLE_PREFILL, True)
+
+        async def run(job: BackgroundJob, cancel: threading.Event) -> bool:
+            return await self._on_worker(request, cancel, prefill)
+
+        self._background_job(job, run)
+
+    async def _on_worker(
+        self, request: CompletionRequest, cancel: threading.Event, work: RequestWork
+    ) -> bool:
+        """Run background `work(engine, request, cancel)` on the worker, the request's
+        cross-file snippets gathered first, unless `cancel` is set first; True when it ran to
+        its end."""
+        engine = await self._load_engine()
+        if engine is None or cancel.is_set():
+            return False
+        request = request.with_cross_file(await self._gather_context(request, engine))
+        if cancel.is_set():
+            return False
+        try:
+            await self.worker.run(
+                lambda engine, cancel: work(engine, request, cancel), engine, cancel
+            )
+        except CompletionCancelled:
+            return False
+        return not cancel.is_set()
+
+    def _background_job(self, job: BackgroundJob, work: BackgroundWork) -> None:
+        """Start `work` now, stoppable at once by any request (`make_way`) and, where the job
+        says so, by an edit of its document; counted under its kind when it ran to its end."""
+        cancel = threading.Event()
+        previous = self._background.get(job)
+        if previous is not None:
+            previous.set()
+        self._background[job] = cancel
+        if job.stop_on_edit and self._latest.get(job.uri) is None:
+            self._latest[job.uri] = cancel
+
+        async def run() -> None:
+            try:
+                if await work(job, cancel):
+                    self.requests.count(job.kind)
+                elif cancel.is_set():
+                    self.requests.count(BACKGROUND_STOPPED)
+            except Exception as error:  # background work is optional; requests report errors
+                logger.warning("background work failed: %s", type(error).__name__)
+            finally:
+                if self._background.get(job) is cancel:
+                    del self._background[job]
+                if self._latest.get(job.uri) is cancel:
+                    del self._latest[job.uri]
+
+        self.spawn(run())
+
+    def stop_idle(self, uri: str) -> None:
+        timer = self._idle.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+    def make_way(self) -> None:
+        """A request is here: no idle or background work, of any document, may keep the
+        worker from it."""
+        for uri in list(self._idle):
+            self.stop_idle(uri)
+        for cancel in self._background.values():
+            cancel.set()
+
+    def busy_in_background(self) -> bool:
+        return bool(self._background)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` on the loop, keeping a reference until it ends."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

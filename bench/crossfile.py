@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import json
 import random
@@ -33,28 +32,22 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+from lsp_session import Completion, LspSession
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from context.cross_file_context import CrossFileContext
+from context.definition_outline import outline
+from context.import_resolution import imported_files
+from context.workspace_files import WorkspaceScope
+from engines.model_files import resolve_model_path
+from engines.token_counter import gguf_token_counter
+from lsp_server.settings import Settings
+from lsp_server.workspace_context import context_options
 
-from context.cross_file_context import CrossFileContext  # noqa: E402
-from context.definition_outline import outline  # noqa: E402
-from context.import_resolution import imported_files  # noqa: E402
-from context.workspace_files import WorkspaceScope  # noqa: E402
-from engines.model_files import resolve_model_path  # noqa: E402
-from engines.token_counter import gguf_token_counter  # noqa: E402
-from lsp_server.settings import Settings  # noqa: E402
-from lsp_server.workspace_context import context_options  # noqa: E402
-
-SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
 PACKAGES = ("click", "flask", "h11", "anyio", "docker", "attr", "blinker", "dateutil")
 CONFIGS: dict[str, dict[str, int]] = {
     "no context": {"contextTokens": 0},
@@ -147,99 +140,21 @@ def edit_similarity(left: str, right: str) -> float:
     return 1.0 - previous[-1] / max(len(left), len(right))
 
 
-class Session:
-    def __init__(self, folders: list[Path], options: dict[str, Any]) -> None:
-        self.client = LanguageClient("fimble-crossfile", "1")
-        self.folders = folders
-        self.options = options
-        self.version = 1
-        self._drain_task: asyncio.Future[None] | None = None
+def touch(session: LspSession, path: Path, text: str, line: int) -> None:
+    """An edit that leaves the text as it was (re-types a line's first character)."""
+    lines = text.split("\n")
+    line = min(line, len(lines) - 1)
+    first = lines[line][:1]
+    session.change(path.as_uri(), (line, 0), first, (line, len(first)))
 
-    async def start(self) -> None:
-        await self.client.start_io(*SERVER_COMMAND, cwd=str(PROJECT_ROOT))
-        server = self.client._server
-        if server is not None and server.stderr is not None:
-            self._drain_task = asyncio.ensure_future(self._drain(server.stderr))
-        await self.client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(
-                    text_document=types.TextDocumentClientCapabilities(
-                        inline_completion=types.InlineCompletionClientCapabilities()
-                    )
-                ),
-                workspace_folders=[
-                    types.WorkspaceFolder(folder.as_uri(), folder.name) for folder in self.folders
-                ],
-                initialization_options=self.options,
-            )
-        )
-        self.client.initialized(types.InitializedParams())
 
-    @staticmethod
-    async def _drain(stream: asyncio.StreamReader) -> None:
-        while await stream.readline():
-            pass
-
-    def open(self, path: Path, text: str) -> None:
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                types.TextDocumentItem(
-                    uri=path.as_uri(), language_id="python", version=self.version, text=text
-                )
-            )
-        )
-
-    def touch(self, path: Path, text: str, line: int) -> None:
-        """An edit that leaves the text as it was (re-types a line's first character)."""
-        self.version += 1
-        lines = text.split("\n")
-        line = min(line, len(lines) - 1)
-        first = lines[line][:1]
-        edit = types.TextDocumentContentChangePartial(
-            range=types.Range(types.Position(line, 0), types.Position(line, len(first))),
-            text=first,
-        )
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(version=self.version, uri=path.as_uri()),
-                [edit],
-            )
-        )
-
-    def close(self, path: Path) -> None:
-        self.client.text_document_did_close(
-            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(path.as_uri()))
-        )
-
-    async def complete(self, path: Path, line: int, character: int) -> tuple[str, float]:
-        """The suggestion's text from the cursor on (an item that rewrites text before the
-        cursor has that part taken off), and the latency."""
-        params = types.InlineCompletionParams(
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            ),
-            text_document=types.TextDocumentIdentifier(path.as_uri()),
-            position=types.Position(line, character),
-        )
-        started = time.perf_counter()
-        answer = await asyncio.wait_for(
-            self.client.text_document_inline_completion_async(params), 300
-        )
-        latency = time.perf_counter() - started
-        items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
-        if not items:
-            return "", latency
-        insert = items[0].insert_text
-        text = insert if isinstance(insert, str) else insert.value
-        start = items[0].range.start.character if items[0].range else character
-        return text[character - start :], latency
-
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
+def text_after_cursor(completion: Completion, character: int) -> str:
+    """The suggestion's text from the cursor on: an item that rewrites text before the
+    cursor has that part taken off."""
+    if completion.item is None:
+        return ""
+    start = completion.item.range.start.character if completion.item.range else character
+    return completion.text[character - start :]
 
 
 def neighbours(hole: Hole, count: int = 3) -> list[Path]:
@@ -250,20 +165,21 @@ def neighbours(hole: Hole, count: int = 3) -> list[Path]:
     return [siblings[(start + i) % len(siblings)] for i in range(min(count, len(siblings)))]
 
 
-async def ask(session: Session, hole: Hole) -> tuple[str, float]:
+async def ask(session: LspSession, hole: Hole) -> tuple[str, float]:
     """One hole as an editor would meet it: neighbours open and touched, then the request."""
     others = neighbours(hole)
     for other in others:
         text = other.read_text(encoding="utf-8")
-        session.open(other, text)
-        session.touch(other, text, random.Random(str(other)).randrange(text.count("\n") + 1))
-    session.open(hole.path, hole.text)
+        session.open(other.as_uri(), text)
+        touch(session, other, text, random.Random(str(other)).randrange(text.count("\n") + 1))
+    session.open(hole.path.as_uri(), hole.text)
     try:
-        return await session.complete(hole.path, hole.line, hole.column)
+        found = await session.complete(hole.path.as_uri(), hole.line, hole.column, invoked=True)
+        return text_after_cursor(found, hole.column), found.latency_s
     finally:
-        session.close(hole.path)
+        session.close(hole.path.as_uri())
         for other in others:
-            session.close(other)
+            session.close(other.as_uri())
 
 
 async def run_configs(
@@ -273,16 +189,16 @@ async def run_configs(
     machine's load then weighs on every configuration alike). Returns the table's rows and every
     answer."""
     folders = sorted(path for path in workspace.iterdir() if path.is_dir())
-    sessions = {name: Session(folders, options) for name, options in configs.items()}
+    sessions = {
+        name: LspSession(f"fimble-crossfile-{name.replace(' ', '-')}", options, folders)
+        for name, options in configs.items()
+    }
     results: dict[str, list[tuple[bool, float, float]]] = {name: [] for name in configs}
     answers: list[dict[str, Any]] = []
     try:
         for session in sessions.values():
             await session.start()
-            warm = folders[0] / "warm_up.py"
-            session.open(warm, "def add(a, b):\n    return \n")
-            await session.complete(warm, 1, 11)
-            session.close(warm)
+            await session.warm_up((folders[0] / "warm_up.py").as_uri())
         await asyncio.sleep(5)  # background indexing of the workspace
         names = list(configs)
         for index, hole in enumerate(holes):
@@ -395,8 +311,8 @@ def sample_holes(
     return chosen
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--holes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--configs", default=",".join(CONFIGS))
@@ -419,7 +335,15 @@ async def main() -> None:
         help="only count how often typing the holes' lines changes the chosen snippets",
     )
     parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.configs.split(",") if name not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+    return args
+
+
+async def main() -> None:
+    args = parse_args()
     common = {
         "prefixTokens": args.prefix_tokens,
         "suffixTokens": args.suffix_tokens,

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gzip
 import json
 import math
@@ -48,26 +47,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lsp_session import SERVER_COMMAND, LspSession, item_text
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 
 if TYPE_CHECKING:
     from engines.llama_engine import LlamaEngine
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "humaneval-infilling"
-SERVER_COMMAND = (sys.executable, "-m", "lsp_server.cli", "serve")
 TEST_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 120.0
-STARTUP_TIMEOUT_S = 600.0
 BASELINE_CONTEXT = 4096
-WARM_UP_TEXT = "def add(a, b):\n    return \n"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -237,21 +231,11 @@ def editor_view(task: Task, kind: Kind) -> EditorView:
     return EditorView(task.prompt + task.suffix, position_at(task.prompt, len(task.prompt)))
 
 
-def first_item(
-    answer: types.InlineCompletionList | Sequence[types.InlineCompletionItem] | None,
-) -> types.InlineCompletionItem | None:
-    if answer is None:
-        return None
-    items = answer.items if isinstance(answer, types.InlineCompletionList) else answer
-    return items[0] if items else None
-
-
 def apply_item(view: EditorView, item: types.InlineCompletionItem | None) -> tuple[str, str, str]:
     """(edited document, inserted text, replaced text), as an editor accepting the item."""
     if item is None:
         return view.text, "", ""
-    insert = item.insert_text
-    text = insert if isinstance(insert, str) else insert.value  # a snippet: inserted as is
+    text = item_text(item)
     edit = item.range or types.Range(view.position, view.position)
     start, end = offset_at(view.text, edit.start), offset_at(view.text, edit.end)
     return view.text[:start] + text + view.text[end:], text, view.text[start:end]
@@ -260,79 +244,21 @@ def apply_item(view: EditorView, item: types.InlineCompletionItem | None) -> tup
 # --- fimble over LSP -----------------------------------------------------------------------
 
 
-def client_capabilities() -> types.ClientCapabilities:
-    return types.ClientCapabilities(
-        text_document=types.TextDocumentClientCapabilities(
-            inline_completion=types.InlineCompletionClientCapabilities(dynamic_registration=False),
-        ),
-        general=types.GeneralClientCapabilities(
-            position_encodings=[types.PositionEncodingKind.Utf16]
-        ),
-    )
-
-
 class FimbleSession:
-    """`fimble serve` over stdio, driven as an editor drives it."""
+    """`fimble serve` over stdio, one fresh document per task."""
 
     def __init__(self, model: str | None, verbose: bool) -> None:
-        self.client = LanguageClient("fimble-humaneval", "1")
-        self.model = model
-        self.verbose = verbose
-        self.stderr_tail: deque[str] = deque(maxlen=40)
-        self.messages: list[str] = []
+        settings: dict[str, Any] | None = {"modelPath": model} if model else None
+        self.lsp = LspSession("fimble-humaneval", settings, verbose=verbose)
         self._documents = 0
-        self._drain: asyncio.Task[None] | None = None
-        self._listen()
-
-    def _listen(self) -> None:
-        """Show what the server tells the user (pygls wants plain functions as handlers)."""
-
-        def show_message(params: types.ShowMessageParams) -> None:
-            self.messages.append(params.message)
-            log(f"server says: {params.message}")
-
-        def log_message(params: types.LogMessageParams) -> None:
-            if self.verbose:
-                log(f"server log: {params.message}")
-
-        self.client.feature(types.WINDOW_SHOW_MESSAGE)(show_message)
-        self.client.feature(types.WINDOW_LOG_MESSAGE)(log_message)
-
-    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            text = line.decode("utf-8", errors="replace").rstrip()
-            self.stderr_tail.append(text)
-            if self.verbose:
-                log(f"server stderr: {text}")
 
     async def start(self) -> float:
         """Start and initialize the server; wait until it answers. Returns seconds taken."""
         started = time.perf_counter()
-        await self.client.start_io(*SERVER_COMMAND, cwd=str(PROJECT_ROOT))
-        server = self.client._server
-        if server is not None and server.stderr is not None:
-            self._drain = asyncio.create_task(self._drain_stderr(server.stderr))
-        options: dict[str, Any] | None = {"modelPath": self.model} if self.model else None
-        result = await asyncio.wait_for(
-            self.client.initialize_async(
-                types.InitializeParams(
-                    capabilities=client_capabilities(),
-                    process_id=os.getpid(),
-                    client_info=types.ClientInfo(name="fimble-humaneval"),
-                    initialization_options=options,
-                )
-            ),
-            STARTUP_TIMEOUT_S,
-        )
+        result = await self.lsp.start()
         check_server_capabilities(result.capabilities)
-        self.client.initialized(types.InitializedParams())
-        await self.warm_up()
+        await self.lsp.warm_up("file:///tmp/humaneval/warm_up.py")
         return time.perf_counter() - started
-
-    async def warm_up(self) -> None:
-        """One request the results leave out: it waits for the model to load."""
-        view = EditorView(WARM_UP_TEXT, types.Position(1, 11))
-        await self.complete(view, STARTUP_TIMEOUT_S)
 
     async def complete(
         self, view: EditorView, timeout: float = REQUEST_TIMEOUT_S
@@ -340,40 +266,15 @@ class FimbleSession:
         """Open a fresh document, ask for an inline completion, close it."""
         self._documents += 1
         uri = f"file:///tmp/humaneval/{self._documents}.py"
-        document = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=view.text)
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(document))
-        params = types.InlineCompletionParams(
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            ),
-            text_document=types.TextDocumentIdentifier(uri),
-            position=view.position,
-        )
-        started = time.perf_counter()
+        self.lsp.open(uri, view.text)
         try:
-            answer = await asyncio.wait_for(
-                self.client.text_document_inline_completion_async(params), timeout
+            where = view.position
+            found = await self.lsp.complete(
+                uri, where.line, where.character, invoked=True, timeout=timeout
             )
         finally:
-            latency = time.perf_counter() - started
-            identifier = types.TextDocumentIdentifier(uri)
-            self.client.text_document_did_close(types.DidCloseTextDocumentParams(identifier))
-        return first_item(answer), latency
-
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-        server = self.client._server
-        if server is not None and server.returncode is None:
-            try:
-                await asyncio.wait_for(server.wait(), 10)
-            except TimeoutError:
-                server.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
-        if self._drain is not None:
-            self._drain.cancel()
+            self.lsp.close(uri)
+        return found.item, found.latency_s
 
 
 def check_server_capabilities(capabilities: types.ServerCapabilities) -> None:
@@ -390,8 +291,10 @@ async def fimble_outcome(session: FimbleSession, task: Task, kind: Kind) -> Fimb
     try:
         item, latency = await session.complete(view)
     except Exception as failure:  # a timeout or an error answer: the editor shows nothing
-        if session.client.stopped:
-            raise RuntimeError("the server exited:\n" + "\n".join(session.stderr_tail)) from failure
+        if session.lsp.stopped:
+            raise RuntimeError(
+                "the server exited:\n" + "\n".join(session.lsp.stderr_tail)
+            ) from failure
         item, latency, error = None, REQUEST_TIMEOUT_S, f"request failed: {failure!r}"
     edited, inserted, replaced = apply_item(view, item)
     passed, why = await asyncio.to_thread(run_program, program_text(task, edited))
@@ -401,14 +304,7 @@ async def fimble_outcome(session: FimbleSession, task: Task, kind: Kind) -> Fimb
 # --- the raw baseline --------------------------------------------------------------------
 
 
-def make_project_importable() -> None:
-    """`python bench/humaneval.py` puts bench/ on sys.path, not the project root."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
-
-
 def load_baseline(model: str | None) -> LlamaEngine:
-    make_project_importable()
     from engines.llama_engine import LlamaEngine, LlamaEngineConfig
     from engines.model_files import assemble_embedded_model
     from engines.prompt_cache import PromptCacheConfig
@@ -682,7 +578,7 @@ async def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[Task
             everything.extend(results)
     finally:
         if session is not None:
-            await session.stop()
+            await session.lsp.stop()
         if engine is not None:
             engine.close()
     return rows, everything

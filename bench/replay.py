@@ -9,7 +9,7 @@ and what it cost.
 
 Passes, in one run:
 - fimble: everything on (KV cache reuse and shifting, typing-through, result memory);
-- caches off: `promptCache: false`, every request evaluates its whole prompt;
+- caches off: `CACHES_OFF` in lsp_session.py, every request evaluates its whole prompt;
 - the floor: per fimble request, the tokens it had to evaluate times the prefill time per
   token plus the tokens generated times the decode time per token, both rates measured
   around llama.cpp's decode calls in the caches-off server (answers from memory: 0).
@@ -33,22 +33,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import json
 import re
 import statistics
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+from lsp_session import CACHES_OFF, LspSession, check_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SERVER_COMMAND = (sys.executable, "-m", "lsp_server.cli", "serve")
 SOURCE_MODULES = (
     "cachetools",
     "pygls.server",
@@ -57,7 +52,6 @@ SOURCE_MODULES = (
     "pytest_lsp.client",
 )
 WORD_BOUNDARY = re.compile(r"[\s(.,=\[:]")
-TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -164,101 +158,28 @@ def _indentation(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-class Session:
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.client = LanguageClient("fimble-replay", "1")
-        self.options = options
-        self.versions: dict[str, int] = {}
+def type_key(session: LspSession, key: Keystroke) -> None:
+    line, column = key.start or (key.line, key.column - utf16(key.character))
+    session.change(key.uri, (line, column), key.character)
 
-    async def start(self) -> None:
-        await self.client.start_io(*SERVER_COMMAND, "--log-level", "ERROR", cwd=str(PROJECT_ROOT))
-        await asyncio.wait_for(
-            self.client.initialize_async(
-                types.InitializeParams(
-                    capabilities=types.ClientCapabilities(
-                        text_document=types.TextDocumentClientCapabilities(
-                            inline_completion=types.InlineCompletionClientCapabilities()
-                        )
-                    ),
-                    initialization_options=self.options,
-                )
-            ),
-            TIMEOUT_S,
-        )
-        self.client.initialized(types.InitializedParams())
 
-    def open(self, uri: str, text: str) -> None:
-        self.versions[uri] = self.versions.get(uri, 0) + 1
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                types.TextDocumentItem(uri, "python", self.versions[uri], text)
-            )
-        )
-
-    def close(self, uri: str) -> None:
-        self.client.text_document_did_close(
-            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-        )
-
-    def type(self, key: Keystroke) -> None:
-        self.versions[key.uri] += 1
-        line, column = key.start or (key.line, key.column - utf16(key.character))
-        before = types.Position(line, column)
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(version=self.versions[key.uri], uri=key.uri),
-                [
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(before, before), text=key.character
-                    )
-                ],
-            )
-        )
-
-    async def ask(self, key: Keystroke) -> Answer:
-        params = types.InlineCompletionParams(
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-            text_document=types.TextDocumentIdentifier(key.uri),
-            position=types.Position(key.line, key.column),
-        )
-        started = time.perf_counter()
-        result = await asyncio.wait_for(
-            self.client.text_document_inline_completion_async(params), TIMEOUT_S
-        )
-        latency = time.perf_counter() - started
-        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
-        text = items[0].insert_text if items else ""
-        first_line = str(text).split("\n")[0].rstrip()
-        stats = await self.client.protocol.send_request_async("fimble/stats", {})
-        return Answer(
-            key.uri,
-            latency,
-            stats.source,
-            stats.evaluated_tokens,
-            stats.reused_tokens,
-            stats.generated_tokens,
-            stats.prefill_seconds,
-            stats.decode_seconds,
-            bool(first_line) and first_line == key.rest_of_line,
-            getattr(stats, "passes", 1),
-        )
-
-    def rss_mb(self) -> float:
-        server = self.client._server
-        if server is None:
-            return 0.0
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        kilobytes = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-        return kilobytes / 1024
-
-    async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
+async def ask(session: LspSession, key: Keystroke) -> Answer:
+    """An automatic inline completion where the key left the cursor, and what it cost."""
+    completion = await session.complete(key.uri, key.line, key.column)
+    first_line = completion.text.split("\n")[0].rstrip()
+    figures = await session.stats()
+    return Answer(
+        key.uri,
+        completion.latency_s,
+        figures.source,
+        figures.evaluated_tokens,
+        figures.reused_tokens,
+        figures.generated_tokens,
+        figures.prefill_seconds,
+        figures.decode_seconds,
+        bool(first_line) and first_line == key.rest_of_line,
+        figures.passes,
+    )
 
 
 async def run_pass(
@@ -268,7 +189,7 @@ async def run_pass(
     pause_s: float = 0.0,
     block_lines: int = 1,
 ) -> Pass:
-    session = Session(options)
+    session = LspSession(f"fimble-replay-{name.replace(' ', '-')}", options, log_level="ERROR")
     await session.start()
     result = Pass(name)
     try:
@@ -277,7 +198,7 @@ async def run_pass(
         document, keys = script(warm_uri, warm_text, warm_line)
         session.close(warm_uri)
         session.open(warm_uri, document)
-        await session.ask(keys[0])  # waits for the model to load; not counted
+        await ask(session, keys[0])  # waits for the model to load; not counted
         session.close(warm_uri)
         for uri, text, line in work:
             document, keys = script(uri, text, line, block_lines)
@@ -286,9 +207,9 @@ async def run_pass(
             for key in keys:
                 if pause_s:
                     await asyncio.sleep(pause_s)
-                session.type(key)
+                type_key(session, key)
                 if key.ask:
-                    answer = await session.ask(key)
+                    answer = await ask(session, key)
                     answer.after_jump, first = first, False
                     result.answers.append(answer)
             session.close(uri)
@@ -438,10 +359,10 @@ async def main() -> None:
         fimble = Pass("fimble", [Answer(**each) for each in saved["fimble"]])
         off = Pass("caches off", [Answer(**each) for each in saved["off"]])
     else:
+        for each in (settings, CACHES_OFF):
+            await check_settings(each)
         fimble = await run_pass("fimble", settings, work, pause_s, args.block_lines)
-        off = await run_pass(
-            "caches off", {"promptCache": False}, off_work, pause_s, args.block_lines
-        )
+        off = await run_pass("caches off", CACHES_OFF, off_work, pause_s, args.block_lines)
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []
     index = 0

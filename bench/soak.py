@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import json
 import random
 import signal
@@ -31,16 +30,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from lsprotocol import types
+from lsp_session import PROJECT_ROOT, InlineAnswer, LspSession
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.client import LanguageClient
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
 SOURCE_FILES = (
-    "context/completion_finisher.py",
+    "context/postprocess/completion_finisher.py",
     "context/completion_plan.py",
     "engines/llama_engine.py",
     "lsp_server/server.py",
@@ -64,39 +59,16 @@ class Figures:
     rss_end_mb: float = 0.0
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 class Editor:
     """An editor with a few files open, typing into them."""
 
     def __init__(self) -> None:
-        self.client = LanguageClient("fimble-soak", "1")
+        self.session = LspSession("fimble-soak")
         self.texts: dict[str, str] = {}
-        self.versions: dict[str, int] = {}
-        self._ids = 0
-
-    async def start(self) -> int:
-        await self.client.start_io(*SERVER_COMMAND, cwd=str(PROJECT_ROOT))
-        capabilities = types.ClientCapabilities(
-            text_document=types.TextDocumentClientCapabilities(
-                inline_completion=types.InlineCompletionClientCapabilities()
-            )
-        )
-        await self.client.initialize_async(types.InitializeParams(capabilities=capabilities))
-        self.client.initialized(types.InitializedParams())
-        server = self.client._server
-        assert server is not None
-        return int(server.pid)
 
     def open(self, uri: str, text: str) -> None:
-        self.texts[uri], self.versions[uri] = text, 1
-        item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(item))
+        self.texts[uri] = text
+        self.session.open(uri, text)
 
     def type_at(self, uri: str, line: int, character: int, inserted: str) -> None:
         """Insert text at a position (incremental sync), as a keystroke does."""
@@ -104,49 +76,10 @@ class Editor:
         current = lines[line]
         lines[line] = current[:character] + inserted + current[character:]
         self.texts[uri] = "\n".join(lines)
-        self.versions[uri] += 1
-        where = types.Position(line, character)
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    version=self.versions[uri], uri=uri
-                ),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(where, where), text=inserted
-                    )
-                ],
-            )
-        )
-
-    def request(self, uri: str, line: int, character: int) -> tuple[str, asyncio.Future[Any]]:
-        self._ids += 1
-        msg_id = f"soak-{self._ids}"
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.client.protocol._request_futures[msg_id] = future
-        params = {
-            "textDocument": {"uri": uri},
-            "position": {"line": line, "character": character},
-            "context": {"triggerKind": 2},
-        }
-        message = {"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion"}
-        self.client.protocol._send_data({**message, "params": params})
-        return msg_id, asyncio.wrap_future(future)
-
-    def cancel(self, msg_id: str) -> None:
-        self.client.protocol.notify("$/cancelRequest", types.CancelParams(id=msg_id))
-
-    async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-            await asyncio.wait_for(self.client.stop(), 30)  # type: ignore[no-untyped-call]
-        except (TimeoutError, JsonRpcException):
-            if self.client._server is not None:
-                self.client._server.kill()
+        self.session.change(uri, (line, character), inserted)
 
 
-async def settle(future: asyncio.Future[Any], figures: Figures) -> str:
+async def settle(future: asyncio.Future[InlineAnswer], figures: Figures) -> str:
     """Wait for one answer; classify it."""
     figures.requests += 1
     try:
@@ -176,15 +109,15 @@ def typing_spot(editor: Editor, uri: str, rng: random.Random) -> tuple[int, int]
 async def storm(editor: Editor, uri: str, rng: random.Random, figures: Figures) -> None:
     """One burst: 8 keystrokes, each a request that cancels the one before it."""
     line, character = typing_spot(editor, uri, rng)
-    pending: list[asyncio.Future[Any]] = []
+    pending: list[asyncio.Future[InlineAnswer]] = []
     previous: str | None = None
     for letter in "x = val_":
         editor.type_at(uri, line, character, letter)
         character += 1
-        msg_id, future = editor.request(uri, line, character)
+        msg_id, future = editor.session.request_completion(uri, line, character)
         pending.append(future)
         if previous is not None:
-            editor.cancel(previous)
+            editor.session.cancel(previous)
         previous = msg_id
         await asyncio.sleep(rng.uniform(0.0, 0.08))
     for future in pending:
@@ -213,7 +146,7 @@ class Typist:
 async def soak_request(typist: Typist, figures: Figures) -> None:
     uri, line, character = typist.next_spot()
     started = time.perf_counter()
-    _, future = typist.editor.request(uri, line, character)
+    _, future = typist.editor.session.request_completion(uri, line, character)
     if await settle(future, figures) == "result":
         figures.latencies.append(time.perf_counter() - started)
 
@@ -224,7 +157,7 @@ async def run(args: argparse.Namespace) -> Figures:
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     editor = Editor()
-    pid = await editor.start()
+    await editor.session.start()
     figures = Figures()
     uris = []
     for path in SOURCE_FILES:
@@ -236,22 +169,25 @@ async def run(args: argparse.Namespace) -> Figures:
         warm = Figures()
         for _ in range(args.warm_up):
             await soak_request(typist, warm)
-        figures.rss_after_warm_up_mb = rss_mb(pid)
+        figures.rss_after_warm_up_mb = editor.session.rss_mb()
         for number in range(args.storms):
             await storm(editor, uris[number % len(uris)], rng, figures)
             if args.verbose:
                 print(f"  storm {number + 1}/{args.storms}: {figures}", flush=True)
-        figures.rss_after_storm_mb = rss_mb(pid)
+        figures.rss_after_storm_mb = editor.session.rss_mb()
         for number in range(args.requests):
             await soak_request(typist, figures)
             if args.verbose and (number + 1) % 10 == 0:
-                print(f"  {number + 1}/{args.requests} rss {rss_mb(pid):.1f} MB", flush=True)
-        figures.rss_end_mb = rss_mb(pid)
+                print(
+                    f"  {number + 1}/{args.requests} rss {editor.session.rss_mb():.1f} MB",
+                    flush=True,
+                )
+        figures.rss_end_mb = editor.session.rss_mb()
     except asyncio.CancelledError:  # interrupted (SIGTERM/^C): report what was measured
-        figures.rss_end_mb = rss_mb(pid)
+        figures.rss_end_mb = editor.session.rss_mb()
         print("interrupted: partial figures", flush=True)
     finally:
-        await editor.stop()
+        await editor.session.stop()
     return figures
 
 
@@ -279,7 +215,7 @@ def report(figures: Figures, args: argparse.Namespace) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=2000, help="soak requests")
     parser.add_argument("--storms", type=int, default=50, help="bursts of 8 cancelled keystrokes")
@@ -287,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     started = time.perf_counter()
     figures = asyncio.run(run(args))
     print(report(figures, args))

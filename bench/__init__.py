@@ -1,1 +1,0 @@
-"""Benchmarks for fimble (run as scripts, e.g. `python bench/humaneval.py`)."""

@@ -22,10 +22,18 @@ With `--block-lines K` the lines are written K at a time where they stand in the
 way code is written (the K-1 lines after the first are removed and typed again after an
 Enter that brings the next line's indentation, as an editor's auto-indent does), so only the
 first request of each block follows a jump; by default every line is a jump elsewhere. The
-first request after each jump is reported apart.
+first request after each jump is reported apart (latency and evaluated prompt tokens), and so
+are the requests right after an Enter: how many were answered from memory (a next line
+computed ahead, say), and how fast.
+
+A person reads before typing and clicks before moving elsewhere: `--read-ms N` leaves the
+server idle N ms after a file is opened, `--jump-pause-ms N` before each later spot in the
+same file. By default each spot opens the file afresh (the document with that spot's lines
+removed) and closes it after; with `--stay-open` each file is opened once and each later spot
+is prepared by an edit that deletes its lines' code, as a session in an editor goes.
 
 Usage: python bench/replay.py [--lines-per-file 12] [--block-lines 1] [--off-every 2]
-       [--typing-ms 0]
+       [--typing-ms 0] [--read-ms 0] [--jump-pause-ms 0] [--stay-open]
        [--settings '{"quickStartTokens": 200}'] [--json out.json] [--report-from out.json]
 """
 
@@ -38,6 +46,8 @@ import json
 import re
 import statistics
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +91,7 @@ class Answer:
     exact: bool
     passes: int = 1
     after_jump: bool = False  # the first request of a typed block: the cursor just moved here
+    after_enter: bool = False  # asked right after an Enter inside a block
 
 
 @dataclass
@@ -182,12 +193,31 @@ async def ask(session: LspSession, key: Keystroke) -> Answer:
     )
 
 
+def block_edit(
+    text: str, line_number: int, block_lines: int = 1
+) -> tuple[tuple[int, int], str, tuple[int, int]]:
+    """The edit (start, new text, end) that turns `text` into `script`'s document for the
+    block: the code of its lines deleted, the first line's indentation kept."""
+    lines = text.split("\n")
+    block = lines[line_number : line_number + block_lines]
+    start = (line_number, utf16(_indentation(block[0])))
+    return start, "", (line_number + len(block) - 1, utf16(block[-1]))
+
+
+@dataclass(frozen=True)
+class Typing:
+    """How the typist goes about the blocks: how many lines at a spot, whether each file stays
+    open between its blocks, and the pauses (seconds) of a person typing, reading and clicking."""
+
+    block_lines: int = 1
+    stay_open: bool = False  # False: each block opens the file afresh and closes it after
+    key_pause_s: float = 0.0  # before each keystroke
+    read_pause_s: float = 0.0  # after opening a file, before its first block
+    jump_pause_s: float = 0.0  # before each later block of the same file (a click elsewhere)
+
+
 async def run_pass(
-    name: str,
-    options: dict[str, Any],
-    work: list[tuple[str, str, int]],
-    pause_s: float = 0.0,
-    block_lines: int = 1,
+    name: str, options: dict[str, Any], work: list[tuple[str, str, int]], typing: Typing
 ) -> Pass:
     session = LspSession(f"fimble-replay-{name.replace(' ', '-')}", options, log_level="ERROR")
     await session.start()
@@ -200,19 +230,33 @@ async def run_pass(
         session.open(warm_uri, document)
         await ask(session, keys[0])  # waits for the model to load; not counted
         session.close(warm_uri)
+        previous_uri = ""
         for uri, text, line in work:
-            document, keys = script(uri, text, line, block_lines)
-            session.open(uri, document)
+            document, keys = script(uri, text, line, typing.block_lines)
+            same_file = uri == previous_uri
+            if same_file and typing.stay_open:
+                start, new_text, end = block_edit(text, line, typing.block_lines)
+                session.change(uri, start, new_text, end)
+            else:
+                if previous_uri and typing.stay_open:
+                    session.close(previous_uri)
+                session.open(uri, document)
+            pause_s = typing.jump_pause_s if same_file else typing.read_pause_s
+            if pause_s:
+                await asyncio.sleep(pause_s)
             first = True
             for key in keys:
-                if pause_s:
-                    await asyncio.sleep(pause_s)
+                if typing.key_pause_s:
+                    await asyncio.sleep(typing.key_pause_s)
                 type_key(session, key)
                 if key.ask:
                     answer = await ask(session, key)
                     answer.after_jump, first = first, False
+                    answer.after_enter = key.start is not None
                     result.answers.append(answer)
-            session.close(uri)
+            if not typing.stay_open:
+                session.close(uri)
+            previous_uri = uri
             print(f"  {name}: {len(result.answers)} requests answered", file=sys.stderr)
         result.rss_mb = session.rss_mb()
     finally:
@@ -273,11 +317,15 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     model_latency = [latency for latency, _ in model_pairs] or [0.0]
     model_floors = [floor for _, floor in model_pairs] or [0.0]
     every = [a.latency_s for a in fimble.answers]
-    jumps = [a.latency_s for a in shared_fimble if a.after_jump]
-    jumps_off = [
-        b.latency_s for a, b in zip(shared_fimble, shared_off, strict=True) if a.after_jump
-    ]
+    after_jump = [(a, b) for a, b in zip(shared_fimble, shared_off, strict=True) if a.after_jump]
+    jumps = [a.latency_s for a, _ in after_jump]
+    jumps_off = [b.latency_s for _, b in after_jump]
+    jump_tokens = [float(a.evaluated) for a, _ in after_jump]
+    jump_tokens_off = [float(b.evaluated) for _, b in after_jump]
     files = len({a.uri for a in fimble.answers})
+    enters = [a for a in fimble.answers if a.after_enter]
+    from_memory = [a.latency_s for a in enters if a.source != "model"]
+    sources = Counter(a.source for a in enters)
     lines = [
         f"prefill {1 / prefill_rate:.0f} tokens/s, decode {1 / decode_rate:.1f} tokens/s "
         "(measured in the caches-off server)",
@@ -299,6 +347,14 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"{statistics.median(jumps or [0.0]) * 1000:.0f} ms, "
         f"p95 {percentile(jumps, 0.95) * 1000:.0f} ms; "
         f"caches off p50 {statistics.median(jumps_off or [0.0]) * 1000:.0f} ms",
+        f"  their evaluated prompt tokens: fimble p50 {statistics.median(jump_tokens or [0.0]):.0f}"
+        f", p95 {percentile(jump_tokens, 0.95):.0f}; caches off p50 "
+        f"{statistics.median(jump_tokens_off or [0.0]):.0f}",
+        f"fimble requests right after an Enter ({len(enters)}): "
+        f"{len(from_memory) / max(1, len(enters)):.0%} answered from memory, their p50 "
+        f"{statistics.median(from_memory or [0.0]) * 1000:.0f} ms (by source: "
+        + ", ".join(f"{source} {count}" for source, count in sorted(sources.items()))
+        + ")",
         "",
         f"all fimble requests ({len(fimble.answers)} over {files} files): "
         f"p50 {statistics.median(every) * 1000:.0f} ms, "
@@ -308,8 +364,8 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     return "\n".join(lines)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--lines-per-file", type=int, default=12)
     parser.add_argument(
         "--block-lines",
@@ -327,13 +383,53 @@ async def main() -> None:
         help="pause before each keystroke (0: type as fast as answers come, the default)",
     )
     parser.add_argument(
+        "--read-ms",
+        type=float,
+        default=0.0,
+        help="pause after opening each file, before typing in it (a person reading)",
+    )
+    parser.add_argument(
+        "--jump-pause-ms",
+        type=float,
+        default=0.0,
+        help="pause before each later spot in the same file (a person clicking elsewhere)",
+    )
+    parser.add_argument(
+        "--stay-open",
+        action="store_true",
+        help="open each file once and prepare its later spots by an edit there "
+        "(default: each spot reopens the file)",
+    )
+    parser.add_argument(
         "--settings", default="{}", help="fimble settings for the fimble pass, as JSON"
     )
     parser.add_argument("--json", help="write every answer here")
     parser.add_argument(
         "--report-from", help="report the answers a --json run wrote (same other options)"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name in ("lines_per_file", "block_lines", "off_every"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("typing_ms", "read_ms", "jump_pause_ms"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    return args
+
+
+def typing_of(args: argparse.Namespace) -> Typing:
+    return Typing(
+        block_lines=args.block_lines,
+        stay_open=args.stay_open,
+        key_pause_s=args.typing_ms / 1000,
+        read_pause_s=args.read_ms / 1000,
+        jump_pause_s=args.jump_pause_ms / 1000,
+    )
+
+
+async def main() -> None:
+    args = parse_args()
+    typing = typing_of(args)
     blocks = max(1, args.lines_per_file // args.block_lines)
     work = [
         (uri, text, line)
@@ -350,9 +446,14 @@ async def main() -> None:
         f"typing {len(work)} blocks of {args.block_lines} line(s) in {len(SOURCE_MODULES)} files",
         file=sys.stderr,
     )
-    pause_s = args.typing_ms / 1000
-    if pause_s:
+    if typing.key_pause_s:
         print(f"a keystroke every {args.typing_ms:.0f} ms at the least", file=sys.stderr)
+    if typing.read_pause_s or typing.jump_pause_s:
+        print(
+            f"{args.read_ms:.0f} ms of reading after opening a file, {args.jump_pause_ms:.0f} ms "
+            "before each later spot",
+            file=sys.stderr,
+        )
     settings = json.loads(args.settings)
     if args.report_from:
         saved = json.loads(Path(args.report_from).read_text())
@@ -361,8 +462,8 @@ async def main() -> None:
     else:
         for each in (settings, CACHES_OFF):
             await check_settings(each)
-        fimble = await run_pass("fimble", settings, work, pause_s, args.block_lines)
-        off = await run_pass("caches off", CACHES_OFF, off_work, pause_s, args.block_lines)
+        fimble = await run_pass("fimble", settings, work, typing)
+        off = await run_pass("caches off", CACHES_OFF, off_work, typing)
     # The caches-off pass's requests are those of fimble's on every Nth line.
     per_line: list[list[int]] = []
     index = 0

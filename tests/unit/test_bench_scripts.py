@@ -1,6 +1,7 @@
 """The benchmarks' own bookkeeping, checked without a server: the keys a replay types rebuild
-the file, a cross-file hole typed up to the call splits its line there, the shared session
-reads `fimble/stats`, and the scripts' options parse as documented."""
+the file, the edit that prepares a spot in an open file gives the same document, a cross-file
+hole typed up to the call splits its line there, the shared session reads `fimble/stats`,
+and the scripts' options parse as documented."""
 
 from __future__ import annotations
 
@@ -67,6 +68,84 @@ def test_replay_keys_write_the_block_back(bench: SimpleNamespace, block_lines: i
     assert len(enters) == block_lines - 1
     # Enter before a blank line asks nothing; before code it asks for the whole line.
     assert all(key.ask == bool(key.rest_of_line) for key in enters)
+
+
+@pytest.mark.parametrize(("line", "block_lines"), [(4, 1), (4, 3), (6, 2), (7, 5)])
+def test_a_spot_prepared_in_the_open_file_is_the_document_a_reopen_sends(
+    bench: SimpleNamespace, line: int, block_lines: int
+) -> None:
+    document, keys = bench.replay.script("file:///x.py", SOURCE, line, block_lines)
+    start, new_text, end = bench.replay.block_edit(SOURCE, line, block_lines)
+    prepared = _apply(SOURCE, start, new_text, end)
+    assert prepared == document
+    for key in keys:  # typed back, the file is whole again for the next spot's edit
+        prepared = _type(bench, prepared, key)
+    assert prepared == SOURCE
+
+
+def test_replay_options_default_to_todays_run_and_convert_pauses(bench: SimpleNamespace) -> None:
+    plain = bench.replay.typing_of(bench.replay.parse_args([]))
+    assert plain == bench.replay.Typing()  # no pause, every spot reopens the file
+    args = bench.replay.parse_args(
+        ["--read-ms", "30000", "--jump-pause-ms", "2000", "--stay-open", "--block-lines", "6"]
+    )
+    paced = bench.replay.typing_of(args)
+    assert (paced.read_pause_s, paced.jump_pause_s, paced.stay_open) == (30.0, 2.0, True)
+    assert paced.block_lines == 6 and paced.key_pause_s == 0.0
+    with pytest.raises(SystemExit):
+        bench.replay.parse_args(["--jump-pause-ms", "-1"])
+    with pytest.raises(SystemExit):
+        bench.replay.parse_args(["--off-every", "0"])
+
+
+def _answer(bench: SimpleNamespace, latency_s: float, evaluated: int, after_jump: bool) -> Any:
+    return bench.replay.Answer(
+        "file:///x.py", latency_s, "model", evaluated, 0, 4, 0.1, 0.1, True, 1, after_jump
+    )
+
+
+def test_replay_reports_the_tokens_evaluated_after_each_jump(bench: SimpleNamespace) -> None:
+    fimble = bench.replay.Pass(
+        "fimble",
+        [
+            _answer(bench, 0.9, 1000, True),
+            _answer(bench, 0.1, 2, False),
+            _answer(bench, 0.7, 800, True),
+        ],
+    )
+    off = bench.replay.Pass(
+        "caches off",
+        [
+            _answer(bench, 2.0, 1500, True),
+            _answer(bench, 1.8, 1400, False),
+            _answer(bench, 1.9, 1450, True),
+        ],
+    )
+    text = bench.replay.report(fimble, off, [0, 1, 2])
+    assert "first request after each jump (2): fimble p50 800 ms, p95 900 ms" in text
+    assert "their evaluated prompt tokens: fimble p50 900, p95 1000; caches off p50 1475" in text
+
+
+def test_replay_reports_the_answers_from_memory_right_after_an_enter(
+    bench: SimpleNamespace,
+) -> None:
+    answers = [
+        _answer(bench, 0.9, 1000, True),
+        _answer(bench, 0.004, 0, False),
+        _answer(bench, 0.5, 30, False),
+        _answer(bench, 0.002, 0, False),
+        _answer(bench, 0.3, 20, False),  # not after an Enter
+    ]
+    for answer, source in zip(answers[1:4], ("speculation", "model", "result_cache"), strict=True):
+        answer.source, answer.after_enter = source, True
+    off = [_answer(bench, 2.0, 1500, a.after_jump) for a in answers]
+    text = bench.replay.report(
+        bench.replay.Pass("fimble", answers), bench.replay.Pass("caches off", off), [0, 1, 2, 3, 4]
+    )
+    assert (
+        "fimble requests right after an Enter (3): 67% answered from memory, their p50 3 ms "
+        "(by source: model 1, result_cache 1, speculation 1)"
+    ) in text
 
 
 def test_a_call_hole_is_typed_up_to_the_other_files_name(

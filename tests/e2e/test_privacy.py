@@ -8,6 +8,7 @@ checks the log of a whole session for the user's code.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,17 +18,17 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from lsp_server.log_privacy import WITHHELD
 from tests.e2e.conftest import (
     ROOT,
     audited_env,
     editor_capabilities,
     inline_at,
     network_attempts,
+    only_text,
     open_document,
     send_raw_request,
 )
-
-pytestmark = pytest.mark.model
 
 SECRET_LINE = "API_TOKEN_FOR_TESTS = 'zebra-quartz-31337'"
 
@@ -51,13 +52,23 @@ def test_the_audit_hook_sees_a_connection_attempt(tmp_path: Path) -> None:
     assert len(attempts) == 1 and "192.0.2.1" in attempts[0]
 
 
-async def test_a_session_logs_no_source_text_and_reaches_nothing(tmp_path: Path) -> None:
+def source_fragments(text: str, suggestion: str) -> list[str]:
+    """What of the user's code a log could leak: each line of the document, the suggestion."""
+    lines = [line.strip() for line in text.splitlines()]
+    return [fragment for fragment in [*lines, suggestion.strip()] if len(fragment) >= 5]
+
+
+async def run_logged_session(tmp_path: Path, log_level: str | None) -> tuple[str, str]:
+    """A session (one answer, one malformed request) logged to a file: (document, suggestion)."""
     audit_log = tmp_path / "audit.log"
     log_file = tmp_path / "server.log"
     command = [sys.executable, "-m", "lsp_server.cli", "serve", "--log-file", str(log_file)]
+    if log_level is not None:
+        command += ["--log-level", log_level]
     config = ClientServerConfig(server_command=command, server_env=audited_env(None, audit_log))
     client = await config.start()
     assert isinstance(client, LanguageClient)
+    text = f"{SECRET_LINE}\n\n\ndef add(a, b):\n    return \n"
     try:
         await client.initialize_session(
             types.InitializeParams(
@@ -67,10 +78,8 @@ async def test_a_session_logs_no_source_text_and_reaches_nothing(tmp_path: Path)
             )
         )
         uri = "file:///work/secrets_nearby.py"
-        text = f"{SECRET_LINE}\n\n\ndef add(a, b):\n    return \n"
         open_document(client, uri, text)
-        result = await inline_at(client, uri, 4, len("    return "))
-        assert isinstance(result, types.InlineCompletionList)
+        suggestion = only_text(await inline_at(client, uri, 4, len("    return ")))
         # Malformed input makes the libraries log the message bodies they could not read.
         bad = {"textDocument": {"uri": uri}, "position": {"line": -1, "character": SECRET_LINE}}
         with pytest.raises(JsonRpcException, match="Invalid params"):
@@ -78,9 +87,27 @@ async def test_a_session_logs_no_source_text_and_reaches_nothing(tmp_path: Path)
     finally:
         await client.shutdown_session()
         await client.stop()
-    logged = log_file.read_text(encoding="utf-8")
-    assert logged, "the malformed request should have been logged (without its body)"
-    assert "zebra-quartz" not in logged
-    assert "def add" not in logged
     assert network_attempts(audit_log) == []
     assert "audit hook installed" in audit_log.read_text(encoding="utf-8")
+    return text, suggestion
+
+
+@pytest.mark.model
+async def test_a_session_logs_no_source_text_and_reaches_nothing(tmp_path: Path) -> None:
+    text, suggestion = await run_logged_session(tmp_path, log_level=None)
+    logged = (tmp_path / "server.log").read_text(encoding="utf-8")
+    leaked = [fragment for fragment in source_fragments(text, suggestion) if fragment in logged]
+    assert leaked == [], logged
+    assert "zebra-quartz" not in logged
+    # What the default level is for: each answer's figures, and the malformed request,
+    # recorded with its body withheld.
+    assert re.search(r"fimble\.requests: answered from model in \d+ ms: prompt \d+ tokens", logged)
+    assert re.search(r"ERROR pygls[\w.]*: [^\n]*\s*" + re.escape(WITHHELD), logged), logged
+
+
+@pytest.mark.model
+async def test_debug_level_is_the_one_that_logs_source_text(tmp_path: Path) -> None:
+    """The check above can see source text in a log: asked for, DEBUG writes it."""
+    await run_logged_session(tmp_path, log_level="DEBUG")
+    logged = (tmp_path / "server.log").read_text(encoding="utf-8")
+    assert "zebra-quartz" in logged

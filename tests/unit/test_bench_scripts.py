@@ -1,11 +1,13 @@
 """The benchmarks' own bookkeeping, checked without a server: the keys a replay types rebuild
 the file, the edit that prepares a spot in an open file gives the same document, a cross-file
-hole typed up to the call splits its line there, the shared session reads `fimble/stats`,
-and the scripts' options parse as documented."""
+hole typed up to the call splits its line there, the jump benchmark presses Enter where a
+statement ends and jumps far each way, the shared session reads `fimble/stats`, and every
+script's options parse as documented."""
 
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 from lsprotocol import types
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SCRIPTS = ("lsp_session", "replay", "crossfile", "humaneval", "soak")
+SCRIPTS = ("lsp_session", "replay", "crossfile", "humaneval", "soak", "jumps")
 
 SOURCE = (
     "import os\n\n\n"
@@ -193,6 +195,83 @@ def test_humaneval_and_soak_options(bench: SimpleNamespace) -> None:
         bench.humaneval.parse_args(["--every", "0"])
     soak = bench.soak.parse_args(["--requests", "200", "--storms", "20"])
     assert (soak.requests, soak.storms, soak.warm_up) == (200, 20, 10)
+
+
+MODULE = "\n".join(
+    [
+        "def far(a, b):",
+        '    """A docstring whose lines',
+        "    total = a + b look like code.",
+        '    """',
+        "    total = a + b",
+        "    return total",
+        "",
+        "",
+        "def loop(items):",
+        "    for item in items:",
+        "        print(item, end='')",
+        "        count = len(item)",
+        "    if items and",
+        "        all(items):",
+        "        pass",
+        "    result = call(",
+        "        first_argument, second)",
+        "    done = 'a (quoted) bracket('",
+    ]
+    + [f"    value_{n} = compute({n})" for n in range(80)]
+    + ["    return value_0", ""]
+)
+
+
+def test_jumps_press_enter_only_where_a_statement_ends_inside_a_block(
+    bench: SimpleNamespace,
+) -> None:
+    lines = bench.jumps.statement_lines(MODULE)
+    # "total = a + b" in the docstring, a return, a block opener, a condition continued on
+    # the next line, a pass, a call whose brackets close further down: never.
+    assert not {2, 5, 9, 12, 13, 14, 15, 16} & set(lines)
+    # Statements, the last of a block too, brackets inside a string whatever they are.
+    assert {4, 10, 11, 17, 18} <= set(lines)
+
+
+def test_jumps_go_far_down_then_far_up_in_turn(bench: SimpleNamespace) -> None:
+    plan = bench.jumps.jump_plan(MODULE, 5)
+    total = MODULE.count("\n") + 1
+    assert [direction for _, direction in plan] == ["down", "up", "down", "up", "down"]
+    for (line, direction), (after, _) in itertools.pairwise(plan):
+        assert abs(after - line) > total / 2  # every jump crosses most of the file
+        assert (line > total / 2) == (direction == "down")
+    assert all(line in bench.jumps.statement_lines(MODULE) for line, _ in plan)
+
+
+def test_enter_brings_the_lines_indentation(bench: SimpleNamespace) -> None:
+    assert bench.jumps.enter_edit("        count = len(item)") == (25, "\n        ", 8)
+    assert bench.jumps.enter_edit("\tx = 'é'") == (8, "\n\t", 1)
+
+
+def _jump(bench: SimpleNamespace, evaluated: int, latency_s: float) -> Any:
+    return bench.jumps.Jump(10, "down", latency_s, "model", 1200, 0, 0, evaluated)
+
+
+def test_jumps_report_sets_the_passes_side_by_side_with_ratios(bench: SimpleNamespace) -> None:
+    scene = bench.jumps.Scene(Path("/pkg"), Path("/pkg/big.py"), "x\n" * 700, ())
+    fimble = bench.jumps.Pass("fimble", [_jump(bench, n, s) for n, s in ((100, 1.0), (300, 3.0))])
+    off = bench.jumps.Pass(
+        "caches off", [_jump(bench, n, s) for n, s in ((1000, 4.0), (1000, 6.0))]
+    )
+    text = bench.jumps.report(scene, bench.jumps.Pacing(), fimble, off)
+    assert "| 1 down | 10 | 100 (of 1200, model) | 1000 | 1000 | 4000 |" in text
+    assert "| fimble | 200 | 2000 | 3000 | 0.20x / 0.40x / 0.50x | 0 |" in text
+    assert "| caches off | 1000 | 5000 | 6000 | 1.00x / 1.00x / 1.00x | 0 |" in text
+
+
+def test_jumps_options(bench: SimpleNamespace) -> None:
+    args = bench.jumps.parse_args([])
+    assert (args.module, args.read_s, args.jump_pause_s, args.jumps) == ("click.utils", 60, 2, 5)
+    with pytest.raises(SystemExit):
+        bench.jumps.parse_args(["--jumps", "0"])
+    with pytest.raises(SystemExit):
+        bench.jumps.parse_args(["--read-s", "-5"])
 
 
 def test_the_figures_of_fimble_stats_are_read_from_a_mapping_or_an_object(

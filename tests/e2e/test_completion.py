@@ -80,10 +80,12 @@ async def test_closing_bracket_is_superseded(client: LanguageClient) -> None:
     assert len(result.items) == 1
     item = result.items[0]
     assert isinstance(item.insert_text, str) and item.range is not None
+    # The suggestion closes the call itself and replaces the ")" the editor had inserted.
+    assert item.range.start == types.Position(4, len("greet("))
+    assert item.range.end == types.Position(4, len("greet()")), item
+    assert ")" in item.insert_text, item
     line = "greet()"
     edited = (
         line[: item.range.start.character] + item.insert_text + line[item.range.end.character :]
     )
-    # Whether or not the suggestion closes the call itself, the line ends up balanced.
-    assert edited.startswith("greet(") and edited.count("(") == edited.count(")")
-    assert item.range.end.character in (len("greet("), len("greet()"))
+    assert edited.startswith("greet(") and edited.count("(") == edited.count(")"), edited

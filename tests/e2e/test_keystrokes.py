@@ -47,6 +47,16 @@ async def stats(client: LanguageClient) -> Any:
     return await client.protocol.send_request_async("fimble/stats", {})
 
 
+async def until_counted(client: LanguageClient, event: str) -> int:
+    """Wait for background work to be counted in the totals (it answers no request)."""
+    for _ in range(600):  # a guard against waiting forever, not a speed requirement
+        count = int(getattr((await stats(client)).totals, event, 0))
+        if count:
+            return count
+        await asyncio.sleep(0.1)
+    return 0
+
+
 def blank_line_of(text: str, needle: str) -> tuple[str, int, str]:
     """The text with the line containing `needle` emptied to its indentation."""
     lines = text.split("\n")
@@ -171,11 +181,8 @@ async def test_an_idle_editor_gets_the_prompt_prefilled(client: LanguageClient) 
     await inline_at(client, uri, line, len(indent))
     type_at(client, uri, 2, line, len(indent), "#")
     type_at(client, uri, 3, line, len(indent) + 1, " ")
-    for _ in range(600):  # the prefill starts after a pause and runs on the worker
-        await asyncio.sleep(0.1)
-        if getattr((await stats(client)).totals, "idle_prefill", 0):
-            break
-    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 1
+    # The prefill starts after a pause and runs on the worker.
+    assert await until_counted(client, "idle_prefill") == 1
     await inline_at(client, uri, line, len(indent) + 2)
     record = await stats(client)
     assert record.source == "model"
@@ -185,14 +192,24 @@ async def test_an_idle_editor_gets_the_prompt_prefilled(client: LanguageClient) 
 async def test_a_request_elsewhere_stops_the_idle_prefill(client: LanguageClient) -> None:
     """The user moved on: prefilling the file left behind would only delay the answer."""
     text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
-    left, current = "file:///work/left.py", "file:///work/current.py"
+    left, current, probe = (f"file:///work/{name}.py" for name in ("left", "current", "probe"))
+    column = len("    return ")
     open_document(client, left, text)
-    open_document(client, current, "def add(a, b):\n    return \n")
-    type_at(client, left, 2, line, len(indent), "#")
-    answer = await inline_at(client, current, 1, len("    return "))
-    assert answer.items  # asked well within the idle pause after the edit of `left`
-    await asyncio.sleep(2.0)
-    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 0
+    open_document(client, current, "def add(a, b):\n    return \n\n\ndef sub(a, b):\n    return \n")
+    open_document(client, probe, "def mul(a, b):\n    return \n")
+    await inline_at(client, current, 1, column)  # the model is loaded and the worker idle
+    type_at(client, left, 2, line, len(indent), "#")  # after an idle pause, `left` is prefilled
+    await inline_at(client, current, 5, column)  # ...unless a request comes first, as here
+    # The clock: `probe`, edited after `left`, is prefilled after the same pause. Had the
+    # prefill of `left` not been stopped, it would have started first and run first (one
+    # worker, in order), so when a prefill is counted, it would be that of `left`.
+    type_at(client, probe, 2, 1, column, "a")
+    await until_counted(client, "idle_prefill")
+    await inline_at(client, probe, 1, column + 1)
+    record = await stats(client)
+    assert record.source == "model"
+    assert record.evaluated_tokens == 1, record  # the prefill counted was that of `probe`
+    assert getattr(record.totals, "idle_prefill", 0) == 1, record.totals  # `left` had none
 
 
 async def automatic_at(
@@ -219,11 +236,7 @@ async def test_typing_after_a_jump_starts_from_the_nearest_lines_then_gets_the_f
     assert quick.prompt_tokens <= 240 and quick.evaluated_tokens <= 240, quick
     # No edit follows the answer, so no idle timer runs: only the evaluation started right
     # after answering can bring the full window in.
-    for _ in range(600):
-        await asyncio.sleep(0.1)
-        if getattr((await stats(client)).totals, "idle_prefill", 0):
-            break
-    assert getattr((await stats(client)).totals, "idle_prefill", 0) == 1
+    assert await until_counted(client, "idle_prefill") == 1
     suggested = str(answer.items[0].insert_text) if answer.items else ""
     typed = next(c for c in "qz" if not suggested.startswith(c))  # not typing through
     type_at(client, uri, 3, line, len(indent) + 1, typed)

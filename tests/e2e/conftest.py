@@ -72,9 +72,11 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         progress: bool = True,
         env: dict[str, str] | None = None,
         root_uri: str | None = None,
+        server_command: list[str] | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
-            server_command=SERVER_COMMAND, server_env=audited_env(env, audit_log)
+            server_command=server_command or SERVER_COMMAND,
+            server_env=audited_env(env, audit_log),
         )
         client = await config.start()
         assert isinstance(client, LanguageClient)

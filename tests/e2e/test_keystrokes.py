@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ from pytest_lsp import LanguageClient
 from tests.e2e.conftest import StartServer, inline_at, open_document
 
 SOURCE = Path(__file__).resolve().parents[2] / "engines" / "kv_reuse.py"
+# `fimble serve` that also writes llama.cpp's report of each context it creates.
+CONTEXT_REPORTING_SERVER = [sys.executable, "-m", "tests.e2e.llama_context_report", "serve"]
 
 
 def type_at(
@@ -68,10 +73,15 @@ def blank_line_of(text: str, needle: str) -> tuple[str, int, str]:
 
 @pytest.mark.parametrize("kv_cache_type", ["f16", "q8_0"])
 async def test_a_keystroke_evaluates_a_handful_of_tokens(
-    start_server: StartServer, kv_cache_type: str
+    start_server: StartServer, kv_cache_type: str, tmp_path: Path
 ) -> None:
     # q8_0: shifting a quantized K cache (llama.cpp dequantizes, re-ropes, requantizes).
-    client = await start_server({"kvCacheType": kv_cache_type})
+    report = tmp_path / "llama-contexts.log"
+    client = await start_server(
+        {"kvCacheType": kv_cache_type},
+        env={**os.environ, "FIMBLE_LLAMA_CONTEXT_REPORT": str(report)},
+        server_command=CONTEXT_REPORTING_SERVER,
+    )
     text, line, indent = blank_line_of(SOURCE.read_text(), "limit = max(len(prompt) - 1, 0)")
     uri = "file:///work/kv_reuse.py"
     open_document(client, uri, text)
@@ -87,7 +97,9 @@ async def test_a_keystroke_evaluates_a_handful_of_tokens(
     assert after.evaluated_tokens <= 16, after
     assert after.reused_tokens >= after.prompt_tokens - 16
     assert after.moved_tokens > 100  # the suffix was shifted into place, not evaluated
-    assert after.engine.kv_cache_type == kv_cache_type  # the setting reached llama.cpp's context
+    # The setting reached llama.cpp: its own account of the one context it made.
+    made = re.findall(r"\bK \((\w+)\): .*\bV \((\w+)\)", report.read_text(encoding="utf-8"))
+    assert made == [(kv_cache_type, kv_cache_type)], report.read_text(encoding="utf-8")
 
 
 async def test_typing_through_answers_without_the_model(client: LanguageClient) -> None:

@@ -4,8 +4,9 @@ Hypothesis generates the cases (wrong types, positions past the end or negative,
 URIs, lone UTF-16 surrogates, NUL and control bytes, huge documents, changes out of order or
 out of range, unknown methods, bodies that are not JSON or not UTF-8); they are sent over
 stdio to `fimble serve` with the real default model. Every request must get an answer (a
-result or an error), and after every batch a valid request must still be answered correctly.
-The figures are printed (`pytest -s`).
+result, or an error that says what was wrong: never an internal error, -32603), and after
+every batch a valid request must still be answered correctly. The figures are printed
+(`pytest -s`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
@@ -205,8 +207,10 @@ async def send_request(client: LanguageClient, method: str, params: Any, msg_id:
     send_raw_body(client, body.encode("ascii"))
     try:
         await asyncio.wait_for(future, ANSWER_GUARD_SECONDS)
-    except JsonRpcException:
-        return "error"
+    except JsonRpcException as error:
+        # Bad input gets a clear error (invalid params, method not found...); an internal
+        # error means a handler failed on it.
+        return "internal error" if error.code == types.ErrorCodes.InternalError else "error"
     except TimeoutError:
         return "unanswered"
     return "result"
@@ -223,7 +227,14 @@ async def test_hostile_messages_never_stop_the_server(start_server: StartServer)
     client = await start_server({"maxTokens": 8})
     open_document(client, OPEN_URI, TARGET)
     generated = generate_cases(CASES)
-    outcomes: dict[str, int] = {"result": 0, "error": 0, "unanswered": 0, "notification": 0}
+    outcomes: dict[str, int] = {
+        "result": 0,
+        "error": 0,
+        "internal error": 0,
+        "unanswered": 0,
+        "notification": 0,
+    }
+    internal_errors: list[Case] = []
     for number, case in enumerate(generated):
         if case.raw:
             send_raw_body(client, case.raw)
@@ -231,6 +242,8 @@ async def test_hostile_messages_never_stop_the_server(start_server: StartServer)
         elif case.request:
             outcome = await send_request(client, case.method, case.params, f"fuzz-{number}")
             outcomes[outcome] += 1
+            if outcome == "internal error":
+                internal_errors.append(case)
         else:
             body = json.dumps({"jsonrpc": "2.0", "method": case.method, "params": case.params})
             send_raw_body(client, body.encode("ascii"))
@@ -241,4 +254,5 @@ async def test_hostile_messages_never_stop_the_server(start_server: StartServer)
     await assert_answers_correctly(client, CASES)
     print(f"\nfuzz: {len(generated)} cases, outcomes {outcomes}, crashes 0")
     assert outcomes["unanswered"] == 0
+    assert internal_errors == [], internal_errors[:3]
     assert len(generated) == CASES

@@ -61,6 +61,17 @@ def network_attempts(audit_log: Path) -> list[str]:
     return [line for line in lines if not line.endswith("audit hook installed")]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts `fimble serve` loads the real model: mark it `model`.
+
+    (A `pytestmark` in a conftest marks nothing.) Tests that load the model another way (the
+    command line, an engine in-process) carry the mark themselves.
+    """
+    for item in items:
+        if "start_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest_asyncio.fixture
 async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
     clients: list[LanguageClient] = []
@@ -139,9 +150,6 @@ def only_text(result: types.InlineCompletionList) -> str:
     text = result.items[0].insert_text
     assert isinstance(text, str)
     return text
-
-
-pytestmark = pytest.mark.model
 
 
 async def send_raw_request(client: LanguageClient, method: str, params: Any, msg_id: str) -> Any:

@@ -13,6 +13,8 @@ from engines.llama_engine import LlamaEngine, LlamaEngineConfig
 from engines.model_files import assemble_embedded_model
 from engines.prompt_cache import PromptCacheConfig
 
+pytestmark = pytest.mark.model
+
 ABOVE = (
     "import os\n"
     "from pathlib import Path\n\n\n"

@@ -31,6 +31,7 @@ def qwen() -> LlamaModel:
     return LlamaModel(assemble_embedded_model(), vocab_only=True)
 
 
+@pytest.mark.model
 def test_qwen_markers_and_stops(qwen: LlamaModel) -> None:
     template = resolve(qwen)
     assert template.name == "qwen"
@@ -42,6 +43,7 @@ def test_qwen_markers_and_stops(qwen: LlamaModel) -> None:
     assert {b"<|endoftext|>", b"<|fim_pad|>", b"<|file_sep|>", b"<|repo_name|>"} <= stops
 
 
+@pytest.mark.model
 def test_marker_strings_in_user_code_stay_text(qwen: LlamaModel) -> None:
     template = resolve(qwen)
     hostile = "x = '<|fim_middle|><|endoftext|>'"
@@ -86,6 +88,7 @@ def test_vocabulary_without_fim_gets_an_actionable_error() -> None:
         resolve(model)
 
 
+@pytest.mark.model
 def test_override_must_exist_in_the_vocabulary(qwen: LlamaModel) -> None:
     with pytest.raises(FimTemplateError, match="lacks the 'deepseek'"):
         resolve(qwen, "deepseek")
@@ -108,6 +111,7 @@ def test_declared_metadata_is_the_fallback() -> None:
     assert template.prompt([1], [2]) == [5, 1, 6, 2, 7]
 
 
+@pytest.mark.model
 def test_qwen_repository_level_prompt(qwen: LlamaModel) -> None:
     template = resolve(qwen)
     assert template.has_repo_tokens

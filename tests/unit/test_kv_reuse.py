@@ -55,6 +55,7 @@ def tiles_the_prompt(plan: ReusePlan, cached: list[int], prompt: list[int]) -> b
     return covered == [1] * len(prompt)
 
 
+@pytest.mark.model
 def test_a_keystroke_moves_the_suffix_and_evaluates_a_handful(model: LlamaModel) -> None:
     cursor = SOURCE.index("def ", 3000) + 4
     before = fim_prompt(model, SOURCE, cursor)
@@ -67,6 +68,7 @@ def test_a_keystroke_moves_the_suffix_and_evaluates_a_handful(model: LlamaModel)
     assert plan.prompt_length == len(after)
 
 
+@pytest.mark.model
 def test_a_deleted_line_shifts_the_rest_left(model: LlamaModel) -> None:
     start = SOURCE.index("\n    ", 2000) + 1
     end = SOURCE.index("\n", start) + 1
@@ -82,6 +84,7 @@ def test_a_deleted_line_shifts_the_rest_left(model: LlamaModel) -> None:
     assert plan.evaluated <= 4
 
 
+@pytest.mark.model
 def test_a_line_moved_elsewhere_keeps_both_sides(model: LlamaModel) -> None:
     first = SOURCE.index("\n", 1000) + 1
     line_end = SOURCE.index("\n", first) + 1
@@ -98,6 +101,7 @@ def test_a_line_moved_elsewhere_keeps_both_sides(model: LlamaModel) -> None:
     assert plan.evaluated <= len(model.tokenize(line)) + 8
 
 
+@pytest.mark.model
 def test_without_shifting_only_the_prefix_is_kept(model: LlamaModel) -> None:
     cursor = 3000
     before = fim_prompt(model, SOURCE, cursor)
@@ -107,6 +111,7 @@ def test_without_shifting_only_the_prefix_is_kept(model: LlamaModel) -> None:
     assert plan.evaluated == len(after) - plan.keep
 
 
+@pytest.mark.model
 def test_stale_runs_are_evaluated_again(model: LlamaModel) -> None:
     cursor = 3000
     before = fim_prompt(model, SOURCE, cursor)
@@ -118,6 +123,7 @@ def test_stale_runs_are_evaluated_again(model: LlamaModel) -> None:
     assert max(aged) > 0 and aged[: fresh.keep] == [0] * fresh.keep
 
 
+@pytest.mark.model
 def test_identical_prompt_evaluates_only_its_last_token(model: LlamaModel) -> None:
     prompt = fim_prompt(model, SOURCE, 2500)
     plan = plan_reuse(prompt, prompt, can_shift=True)
@@ -140,6 +146,7 @@ def test_shift_order_never_lands_on_a_run_not_yet_moved() -> None:
         assert not {positions[cell] for cell in moved} & set(others)
 
 
+@pytest.mark.model
 def test_the_kv_cache_follows_the_plan(model: LlamaModel) -> None:
     """Through llama.cpp: after a keystroke the sequence holds the new prompt exactly."""
     config = PromptCacheConfig(documents=2)

@@ -16,6 +16,7 @@ from engines.model_files import (
 )
 
 
+@pytest.mark.model
 def test_default_model_is_assembled_and_verified() -> None:
     path = assemble_embedded_model()
     assert path.stat().st_size == DEFAULT_MODEL.size

@@ -27,6 +27,7 @@ from engines.model_files import (
 from lsp_server.engine_loading import MemoryPlan, plan_memory
 
 
+@pytest.mark.model
 def test_metadata_of_the_default_model() -> None:
     metadata = read_gguf_metadata(assemble_embedded_model())
     assert metadata["general.architecture"] == "qwen2"
@@ -34,6 +35,7 @@ def test_metadata_of_the_default_model() -> None:
     assert metadata["tokenizer.ggml.tokens"] == 151936  # string arrays: their length
 
 
+@pytest.mark.model
 def test_kv_estimate_matches_what_llama_cpp_allocates(caplog: pytest.LogCaptureFixture) -> None:
     path = assemble_embedded_model()
     model = LlamaModel(path)
@@ -50,6 +52,7 @@ def test_kv_estimate_matches_what_llama_cpp_allocates(caplog: pytest.LogCaptureF
     assert estimate.weights == path.stat().st_size
 
 
+@pytest.mark.model
 def test_a_smaller_budget_picks_q8_cache_then_a_shorter_context() -> None:
     path = assemble_embedded_model()
     full = estimate_memory(path, 32768)
@@ -64,6 +67,7 @@ def test_every_kv_cache_type_estimated_is_one_llama_cpp_is_given() -> None:
     assert set(GGML_KV_TYPES) == set(KV_TYPE_BYTES)
 
 
+@pytest.mark.model
 def test_a_model_that_does_not_fit_is_loaded_compact_and_said_so() -> None:
     path = assemble_embedded_model()
     needed = estimate_memory(path, 32768).total
@@ -109,6 +113,7 @@ def test_this_machine_defaults_to_the_0_5b() -> None:
     assert choice.model == DEFAULT_MODEL and "CPU only" in choice.reason
 
 
+@pytest.mark.model
 def test_model_path_accepts_preset_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert resolve_model("qwen2.5-coder-0.5b") == assemble_embedded_model()
     monkeypatch.setenv("FIMBLE_CACHE_DIR", str(tmp_path))

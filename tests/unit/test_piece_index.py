@@ -41,6 +41,7 @@ def test_healing_mask_equals_a_full_scan(pieces: list[bytes], required: bytes) -
     ]
 
 
+@pytest.mark.model
 def test_the_default_models_vocabulary() -> None:
     model = LlamaModel(resolve_model_path(None), vocab_only=True)
     try:

@@ -61,6 +61,7 @@ def test_bad_configuration_is_explained() -> None:
         RemoteEngine(RemoteEngineConfig("openai", "http://h", api_key_env="FIMBLE_NO_SUCH_KEY"))
 
 
+@pytest.mark.model
 def test_token_estimate_is_high_for_whole_files() -> None:
     from engines.llama_runtime import LlamaModel
     from engines.model_files import assemble_embedded_model

@@ -22,6 +22,7 @@ def _corpus() -> list[Path]:
     return stdlib[::2] + pygls_files
 
 
+@pytest.mark.model
 def test_default_model_counts_agree_with_llama_cpp_on_real_files() -> None:
     path = assemble_embedded_model()
     encoding = encoding_from_gguf(path)

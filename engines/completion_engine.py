@@ -44,6 +44,10 @@ class FimRequest:
     # The middle must not begin with this text (leading whitespace aside): where its first
     # visible characters are chosen, candidates that would spell it are passed over.
     avoid_start: str = ""
+    # The document line the prefix starts at when it is a document-anchored prefix (None: a
+    # plain window). `prefill_run` keeps one run per (document, anchor); any request then
+    # borrows the evaluated tokens of the document's run that shares the most with its prompt.
+    anchor: int | None = None
 
 
 @dataclass
@@ -53,6 +57,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     reused_tokens: int = 0
     moved_tokens: int = 0  # of the reused ones, those shifted to new positions
+    run_tokens: int = 0  # of the reused ones, those borrowed from a document run
     evaluated_tokens: int = 0
     generated_tokens: int = 0
     prefill_seconds: float = 0.0
@@ -68,6 +73,7 @@ class GenerationStats:
             prompt_tokens=later.prompt_tokens,
             reused_tokens=self.reused_tokens,
             moved_tokens=self.moved_tokens,
+            run_tokens=self.run_tokens,
             evaluated_tokens=self.evaluated_tokens + later.evaluated_tokens,
             generated_tokens=self.generated_tokens + later.generated_tokens,
             prefill_seconds=self.prefill_seconds + later.prefill_seconds,
@@ -121,6 +127,22 @@ class CompletionEngine(Protocol):
 
     def pending_tokens(self, request: FimRequest) -> int:
         """Prompt tokens `request` would evaluate before its first token (0: cannot tell)."""
+        ...
+
+    def prefill_run(
+        self, request: FimRequest, cancel: threading.Event, limit_tokens: int | None = None
+    ) -> int:
+        """Evaluate the document run `request` names, in the background.
+
+        `request.prefix` is the document from the line `request.anchor` (required) down to
+        the end of the stretch the run should hold. At most `limit_tokens` tokens are
+        evaluated; a set `cancel` stops it at once, keeping what was done. Returns the
+        tokens still missing (0: ready, or an engine without runs).
+        """
+        ...
+
+    def run_pending(self, request: FimRequest) -> int:
+        """Tokens `prefill_run(request, ...)` would still evaluate (0: ready or no runs)."""
         ...
 
     def close(self) -> None: ...

@@ -112,6 +112,7 @@ class LlamaEngine:
                 "threads": f"{config.n_threads} decode, {config.n_threads_batch} prefill",
                 "kv_shift": "yes" if self._context.can_shift else "no (prefix reuse only)",
                 "cached_documents": str(config.cache.documents),
+                "document_runs": str(config.cache.runs),
             },
         )
 
@@ -163,13 +164,24 @@ class LlamaEngine:
         self._last_prompt = (key, built)
         return built
 
-    def _build_prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
+    def _head_and_prefix(self, request: FimRequest) -> tuple[list[int], str]:
+        """The head's token ids (other files) and the prefix text as the prompt shows it."""
         head = self._template.repo_head(
             request.repo_name, request.snippets, request.file_path, self._tokenize
         )
         prefix = request.prefix
         if request.snippets and not self._template.has_repo_tokens:
             prefix = path_comment_block(request.snippets, request.file_path) + prefix
+        if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
+            head = []  # context from other files never crowds out the current file
+        return head, prefix
+
+    def _prompt_start(self, head: list[int]) -> list[int]:
+        bos = self._model.bos_id()
+        return [*([bos] if bos is not None else []), *head, self._template.prefix_id]
+
+    def _build_prompt(self, request: FimRequest) -> tuple[list[int], bytes]:
+        head, prefix = self._head_and_prefix(request)
         above, typed = prefix, ""
         if self._config.typed_line_after_middle:
             above, typed = split_at_line_start(prefix, self._template)
@@ -185,15 +197,50 @@ class LlamaEngine:
             if last and b"\n" not in last:
                 ending.pop()
                 required = last
-        if len(head) > (self._context.n_ctx - request.max_tokens) // 2:
-            head = []  # context from other files never crowds out the current file
         self._fit(prefix_ids, suffix_ids, request.max_tokens + len(head) + len(typed_ids))
         prompt = self._template.prompt(prefix_ids, suffix_ids, self._model.bos_id(), head)
         return prompt + typed_ids, required
 
+    def next_token_scores(self) -> npt.NDArray[np.float32]:
+        """A copy of the model's scores for the token after the last one evaluated (after
+        `prefill`: for the first token of the request's middle)."""
+        return self._context.last_logits().copy()
+
     def pending_tokens(self, request: FimRequest) -> int:
         prompt, _ = self._prompt(request)
         return self._cache.pending(request.document, prompt)
+
+    def _run_tokens(self, request: FimRequest) -> list[int] | None:
+        """The tokens a document run for `request` holds: the prompt's start up to the last
+        line start of its prefix (None: the template puts the suffix first, no runs)."""
+        if self._template.suffix_first:
+            return None
+        head, prefix = self._head_and_prefix(request)
+        whole_lines = prefix[: prefix.rfind("\n") + 1]
+        return self._prompt_start(head) + self._tokenize(whole_lines)
+
+    def _run_key(self, request: FimRequest) -> int:
+        if request.anchor is None:
+            raise ValueError("a document run needs the request's anchor line")
+        return request.anchor
+
+    def prefill_run(
+        self, request: FimRequest, cancel: threading.Event, limit_tokens: int | None = None
+    ) -> int:
+        """Evaluate the document run from `request.anchor` over `request.prefix` (see
+        `CompletionEngine.prefill_run`); returns the tokens still missing."""
+        anchor = self._run_key(request)
+        tokens = self._run_tokens(request)
+        if tokens is None:
+            return 0
+        return self._cache.fill_run(request.document, anchor, tokens, cancel, limit_tokens)
+
+    def run_pending(self, request: FimRequest) -> int:
+        anchor = self._run_key(request)
+        tokens = self._run_tokens(request)
+        if tokens is None:
+            return 0
+        return self._cache.run_pending(request.document, anchor, tokens)
 
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Bring the KV cache to the request's prompt now, so that asking costs little."""
@@ -207,12 +254,14 @@ class LlamaEngine:
         self._stats.prompt_tokens = len(prompt)
         started = time.perf_counter()
         try:
-            plan = self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
+            prefilled = self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
         except CompletionCancelled:
             self._stats.stop_reason = "cancelled"
             raise
+        plan = prefilled.plan
         self._stats.reused_tokens = plan.reused
         self._stats.moved_tokens = plan.reused - plan.keep
+        self._stats.run_tokens = prefilled.run_tokens
         self._stats.evaluated_tokens = plan.evaluated
         decoding = time.perf_counter()
         self._stats.prefill_seconds = decoding - started

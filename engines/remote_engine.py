@@ -202,6 +202,14 @@ class RemoteEngine:
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Nothing to prepare: the server keeps its own prompt cache."""
 
+    def prefill_run(
+        self, request: FimRequest, cancel: threading.Event, limit_tokens: int | None = None
+    ) -> int:
+        return 0  # no document runs on a server
+
+    def run_pending(self, request: FimRequest) -> int:
+        return 0
+
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
         if request.avoid_start:

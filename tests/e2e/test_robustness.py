@@ -19,6 +19,8 @@ from tests.e2e.conftest import (
     open_document,
     send_raw_request,
 )
+from tests.e2e.generation_hold import GUARD_SECONDS, GenerationHold
+from tests.e2e.generation_hold import SERVER_COMMAND as HOLDING_SERVER
 
 pytestmark = pytest.mark.model
 
@@ -159,7 +161,11 @@ async def test_settings_change_disables_a_language(client: LanguageClient) -> No
     assert "a" in only_text(await inline_at(client, uri, 1, len("    return ")))
 
 
-async def test_cancellation_mid_generation_answers_promptly(client: LanguageClient) -> None:
+async def test_cancellation_mid_generation_answers_promptly(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    hold = GenerationHold(tmp_path)
+    client = await start_server(env=hold.env(), server_command=HOLDING_SERVER)
     uri = "file:///work/long.py"
     open_document(client, uri, "class Matrix:\n    \n")
     await assert_still_serving(client)  # the model is loaded and warm
@@ -170,16 +176,19 @@ async def test_cancellation_mid_generation_answers_promptly(client: LanguageClie
             trigger_kind=types.InlineCompletionTriggerKind.Invoked
         ),
     )
+    hold.arm(uri)
     request = asyncio.ensure_future(
         client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="to-cancel"
         )
     )
-    await asyncio.sleep(1.0)
+    await hold.held()  # generating: its first piece is out, the worker waits with the rest
     assert not request.done()
     client.cancel_request(types.CancelParams(id="to-cancel"))
+    # Answered while the generation is still held: the answer does not wait for the model.
     with pytest.raises(JsonRpcException, match="cancel"):
-        await asyncio.wait_for(request, 5)
+        await asyncio.wait_for(request, GUARD_SECONDS)
+    hold.release()
     # fimble/stats runs after the cancelled job: generation stopped between tokens.
     stats = await client.protocol.send_request_async("fimble/stats", {})
     assert stats.stop_reason == "cancelled"

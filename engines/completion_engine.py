@@ -48,6 +48,9 @@ class FimRequest:
     # plain window). `prefill_run` keeps one run per (document, anchor); any request then
     # borrows the evaluated tokens of the document's run that shares the most with its prompt.
     anchor: int | None = None
+    # A second working sequence of the same document (a speculation's): it borrows the
+    # document's runs but leaves the document's own sequence as the user's requests left it.
+    lane: str = ""
 
 
 @dataclass

@@ -208,7 +208,7 @@ class LlamaEngine:
 
     def pending_tokens(self, request: FimRequest) -> int:
         prompt, _ = self._prompt(request)
-        return self._cache.pending(request.document, prompt)
+        return self._cache.pending(request.document, prompt, request.lane)
 
     def _run_tokens(self, request: FimRequest) -> list[int] | None:
         """The tokens a document run for `request` holds: the prompt's start up to the last
@@ -245,7 +245,7 @@ class LlamaEngine:
     def prefill(self, request: FimRequest, cancel: threading.Event) -> None:
         """Bring the KV cache to the request's prompt now, so that asking costs little."""
         prompt, _ = self._prompt(request)
-        self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
+        self._cache.prefill(request.document, prompt, request.max_tokens, cancel, request.lane)
 
     def stream(self, request: FimRequest, cancel: threading.Event) -> Generator[str, None, None]:
         self._stats = GenerationStats()
@@ -254,7 +254,9 @@ class LlamaEngine:
         self._stats.prompt_tokens = len(prompt)
         started = time.perf_counter()
         try:
-            prefilled = self._cache.prefill(request.document, prompt, request.max_tokens, cancel)
+            prefilled = self._cache.prefill(
+                request.document, prompt, request.max_tokens, cancel, request.lane
+            )
         except CompletionCancelled:
             self._stats.stop_reason = "cancelled"
             raise
@@ -331,7 +333,7 @@ class LlamaEngine:
             if cancel.is_set():
                 self._stats.stop_reason = "cancelled"
                 raise CompletionCancelled()
-            self._cache.append(request.document, token)
+            self._cache.append(request.document, token, request.lane)
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail

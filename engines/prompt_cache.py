@@ -193,20 +193,28 @@ class PromptCache:
                     best, best_length = run, length
         return best, best_length
 
-    def pending(self, document: str, prompt: list[int]) -> int:
-        """How many of `prompt`'s tokens bringing `document`'s sequence to it would evaluate."""
-        sequence = self._sequences.get(document) or CachedSequence(-1)
+    def pending(self, document: str, prompt: list[int], lane: str = "") -> int:
+        """How many of `prompt`'s tokens bringing `document`'s sequence (in `lane`) to it
+        would evaluate."""
+        sequence = self._sequences.get(_sequence_key(document, lane)) or CachedSequence(-1)
         _, borrowable = self._best_run(document, prompt)
         return min(self._plan(sequence, prompt).evaluated, len(prompt) - borrowable)
 
     def prefill(
-        self, document: str, prompt: list[int], reserve: int, cancel: threading.Event
+        self,
+        document: str,
+        prompt: list[int],
+        reserve: int,
+        cancel: threading.Event,
+        lane: str = "",
     ) -> Prefilled:
         """Make `document`'s sequence hold `prompt`, logits ready for its last token.
 
-        `reserve` cells are kept free for the tokens that will be generated.
+        `reserve` cells are kept free for the tokens that will be generated. A `lane` is a
+        second sequence of the same document (a speculation's): it borrows the document's
+        runs and leaves the document's own sequence as it was.
         """
-        sequence = self._sequence(document)
+        sequence = self._sequence(_sequence_key(document, lane))
         plan = self._plan(sequence, prompt)
         run, borrowable = self._best_run(document, prompt)
         if run is not None and borrowable > plan.reused:
@@ -290,9 +298,9 @@ class PromptCache:
             sequence.tokens.extend(prompt[position:stop])
             sequence.ages.extend(ages[position:stop])
 
-    def append(self, document: str, token: int) -> None:
-        """Evaluate one generated token after the document's sequence."""
-        sequence = self._sequences[document]
+    def append(self, document: str, token: int, lane: str = "") -> None:
+        """Evaluate one generated token after the document's sequence (in `lane`)."""
+        sequence = self._sequences[_sequence_key(document, lane)]
         self._context.decode([token], len(sequence.tokens), want_logits=True, seq=sequence.seq_id)
         sequence.tokens.append(token)
         sequence.ages.append(0)
@@ -380,3 +388,7 @@ def _unshared(moves: tuple[Move, ...], shared: int, min_run: int) -> tuple[Move,
         if move.length - cut >= min_run:
             kept.append(Move(move.old_start + cut, move.new_start + cut, move.length - cut))
     return tuple(kept)
+
+
+def _sequence_key(document: str, lane: str) -> str:
+    return f"{document}\x00{lane}" if lane else document

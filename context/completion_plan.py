@@ -54,6 +54,9 @@ class CompletionPlan:
     mode: CompletionMode
     cursor: Cursor
     max_lines: int
+    # Where the prefix starts when it starts at a document anchor (see `DocumentSegments`):
+    # the line number; None for a plain window.
+    anchor_line: int | None = None
 
     @property
     def line_prefix(self) -> str:

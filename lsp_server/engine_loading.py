@@ -38,7 +38,11 @@ def load_engine(settings: Settings) -> CompletionEngine:
         n_threads=settings.effective_threads(),
         n_threads_batch=settings.effective_threads(),
         fim_template=settings.fim_template or None,
-        cache=PromptCacheConfig(documents=settings.cached_documents, reuse=settings.kv_reuse),
+        cache=PromptCacheConfig(
+            documents=settings.cached_documents,
+            reuse=settings.kv_reuse,
+            runs=settings.document_runs,
+        ),
     )
     return LlamaEngine(config)
 

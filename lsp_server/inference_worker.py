@@ -36,6 +36,7 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.kv_cache_type,
         settings.effective_threads(),
         settings.cached_documents,
+        settings.document_runs,
         settings.kv_reuse,
         settings.engine,
         settings.remote_url,

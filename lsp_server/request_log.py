@@ -23,6 +23,7 @@ TYPING_THROUGH = "typing_through"
 RESULT_CACHE = "result_cache"
 SPECULATION = "speculation"  # answered with the next line computed ahead
 SPECULATED = "speculated"  # counted in the totals only: a next line computed ahead
+DOCUMENT_RUNS = "document_runs"  # counted in the totals only: a document's runs all ready
 BACKGROUND_STOPPED = "background_stopped"  # counted in the totals only: stopped by a request
 IDLE_PREFILL = "idle_prefill"  # counted in the totals only: it answers no request
 CANCELLED = "cancelled"  # superseded by a newer request, or $/cancelRequest

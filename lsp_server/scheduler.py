@@ -31,9 +31,11 @@ from context.next_line import after_enter
 from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from lsp_server.inference_worker import InferenceWorker
 from lsp_server.pipeline import CompletionRequest, Outcome, prefill, suggest
+from lsp_server.pipeline.document_runs import fill_runs
 from lsp_server.request_log import (
     BACKGROUND_STOPPED,
     CANCELLED,
+    DOCUMENT_RUNS,
     IDLE_PREFILL,
     MODEL,
     SPECULATED,
@@ -190,6 +192,27 @@ class Scheduler:
             self._background_job(
                 BackgroundJob(request.document, SPECULATED, False), self._speculate
             )
+        self.fill_document_runs(request)
+
+    def fill_document_runs(self, request: CompletionRequest | None) -> None:
+        """Evaluate the document's runs in the background (opened, answered, idle after an
+        edit), the one serving the cursor first; progress survives being stopped."""
+        if request is None or not request.settings.background_prefill:
+            return
+        if not request.settings.kv_reuse:
+            return
+        missing: list[int] = []
+
+        def fill(
+            engine: CompletionEngine, request: CompletionRequest, cancel: threading.Event
+        ) -> None:
+            missing.append(fill_runs(engine, request, cancel))
+
+        async def run(job: BackgroundJob, cancel: threading.Event) -> bool:
+            await asyncio.sleep(IDLE_PREFILL_S)  # the next keystroke usually comes first
+            return await self._on_worker(request, cancel, fill) and missing == [0]
+
+        self._background_job(BackgroundJob(request.document, DOCUMENT_RUNS, True), run)
 
     def accepted(self, uri: str) -> None:
         """The editor says the last suggestion was accepted: have the next line ready (again,
@@ -236,6 +259,7 @@ class Scheduler:
             return await self._on_worker(request, cancel, prefill)
 
         self._background_job(job, run)
+        self.fill_document_runs(request)
 
     async def _on_worker(
         self, request: CompletionRequest, cancel: threading.Event, work: RequestWork

@@ -185,6 +185,8 @@ async def initialized(ls: FimbleServer, params: types.InitializedParams) -> None
 def did_open(ls: FimbleServer, params: types.DidOpenTextDocumentParams) -> None:
     document = params.text_document
     ls.workspace_context.opened(document.uri, document.text, ls.settings)
+    _, request = ls.request_at(document.uri, types.Position(0, 0))
+    ls.scheduler.fill_document_runs(request)
 
 
 def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> None:

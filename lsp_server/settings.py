@@ -46,7 +46,13 @@ class Settings:
         default=96, metadata=_describe("Most tokens generated for one suggestion.")
     )
     prefix_tokens: int = field(
-        default=1024, metadata=_describe("Token budget for the code before the cursor.")
+        default=2048,
+        metadata=_describe(
+            "Token budget for the code before the cursor. The prefix starts at one of a few "
+            "fixed lines of the document (anchors half this budget apart) whose text from "
+            "there down is kept evaluated in the background, so a jump costs only the code "
+            "after the cursor; until it is, a window of half this budget is used."
+        ),
     )
     suffix_tokens: int = field(
         default=256, metadata=_describe("Token budget for the code after the cursor.")
@@ -73,6 +79,15 @@ class Settings:
         default=4,
         metadata=_describe(
             "Documents whose prompts stay in the KV cache (least recently used evicted)."
+        ),
+    )
+    document_runs: int = field(
+        default=8,
+        metadata=_describe(
+            "Document runs kept in the KV cache, over all documents: a document's text from "
+            "one of its anchor lines down, evaluated in the background so that a jump below "
+            "that line costs only the code after the cursor (those nearest the cursor are "
+            "filled first; least recently used evicted)."
         ),
     )
     kv_reuse: bool = field(
@@ -235,6 +250,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "max_lines": (1, 200),
     "context_size": (256, 131072),
     "cached_documents": (1, 64),
+    "document_runs": (0, 64),
     "quick_start_tokens": (0, 32768),
     "typing_decode_ms": (0, 600_000),
     "threads": (0, 512),

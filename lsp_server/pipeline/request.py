@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 from context.cross_file_context import CrossFileSnippets
 from context.cursor import Cursor
+from engines.completion_engine import ContextSnippet
 from lsp_server.settings import Settings
+
+SPECULATION_LANE = "next"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ class CompletionRequest:
     typing: bool = False  # an automatic request while the user types (not invoked)
     version: int | None = None
     cross_file: CrossFileSnippets = field(default_factory=CrossFileSnippets)
+    # A second KV sequence of the document ("": its own), e.g. a speculation's, so that the
+    # document's own sequence stays as the user's requests left it.
+    lane: str = ""
 
     @staticmethod
     def at(text: str, offset: int, language_id: str, settings: Settings) -> CompletionRequest:
@@ -36,10 +42,18 @@ class CompletionRequest:
     def offset(self) -> int:
         return self.cursor.offset
 
+    @property
+    def snippets(self) -> tuple[ContextSnippet, ...]:
+        """The code from other files, as the engine lays it out."""
+        return tuple(ContextSnippet(item.path, item.text) for item in self.cross_file.snippets)
+
     def moved_to(self, text: str, offset: int) -> CompletionRequest:
-        """The request the same document will send at `offset` of `text` while typing."""
+        """The request the same document will send at `offset` of `text` while typing,
+        worked out ahead in a lane of its own."""
         cursor = Cursor.at(text, offset)
-        return dataclasses.replace(self, text=text, cursor=cursor, typing=True, version=None)
+        return dataclasses.replace(
+            self, text=text, cursor=cursor, typing=True, version=None, lane=SPECULATION_LANE
+        )
 
     def with_cross_file(self, cross_file: CrossFileSnippets) -> CompletionRequest:
         return dataclasses.replace(self, cross_file=cross_file)

@@ -19,12 +19,11 @@ from context.completion_plan import PREFIX_ANCHOR_LINES
 from engines.completion_engine import (
     CompletionCancelled,
     CompletionEngine,
-    ContextSnippet,
     FimRequest,
     GenerationStats,
 )
+from lsp_server.pipeline.document_runs import anchored_plan, stride
 from lsp_server.pipeline.request import CompletionRequest
-from lsp_server.settings import Settings
 
 LINE_MODE_MAX_TOKENS = 48
 MIN_PREFIX_TOKENS = 256
@@ -37,7 +36,7 @@ END_PROBABILITY = 0.25
 # its window starting on multiples of this many lines.
 QUICK_PREFIX_SHARE = 0.85
 QUICK_ANCHOR_LINES = 4
-QUICK_DOCUMENT_SUFFIX = "#nearby"
+QUICK_LANE = "nearby"
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,16 @@ class Outcome:
 def plan_for(
     engine: CompletionEngine, request: CompletionRequest, quick: bool = False
 ) -> CompletionPlan | None:
-    settings = _with_room_for(request)
+    """The plan with a plain window prefix: half the prefix budget (what a request costs
+    before its document's runs are in), or a quick start's."""
+    settings = request.settings
     if quick:
         prefix_tokens = int(settings.quick_start_tokens * QUICK_PREFIX_SHARE)
         suffix_tokens = settings.quick_start_tokens - prefix_tokens
         anchor_lines = QUICK_ANCHOR_LINES
     else:
-        prefix_tokens, suffix_tokens = settings.prefix_tokens, settings.suffix_tokens
+        prefix_tokens = _minus_context(request, stride(settings.prefix_tokens))
+        suffix_tokens = settings.suffix_tokens
         anchor_lines = PREFIX_ANCHOR_LINES
     plan = plan_completion(
         request.text,
@@ -78,13 +80,27 @@ def plan_for(
     return dataclasses.replace(plan, max_lines=min(plan.max_lines, settings.max_lines))
 
 
-def _with_room_for(request: CompletionRequest) -> Settings:
+def chosen_plan(engine: CompletionEngine, request: CompletionRequest) -> CompletionPlan | None:
+    """The plan whose prompt costs least to evaluate now: the document-anchored prefix
+    (the whole prefix budget) once its run is in or its prompt is cached, else the window."""
+    plan = plan_for(engine, request)
+    if plan is None or not request.settings.kv_reuse:
+        return plan
+    budget = _minus_context(request, request.settings.prefix_tokens)
+    anchored = anchored_plan(engine, request, plan, budget)
+    if anchored is None or anchored.prefix == plan.prefix:
+        return anchored or plan
+
+    def cost(candidate: CompletionPlan) -> int:
+        return engine.pending_tokens(fim_request(candidate, request, True))
+
+    return anchored if cost(anchored) <= cost(plan) else plan
+
+
+def _minus_context(request: CompletionRequest, prefix_tokens: int) -> int:
     """Code from other files comes out of the prefix budget: the prompt stays as long."""
-    settings, tokens = request.settings, request.cross_file.tokens
-    if not tokens:
-        return settings
-    reduced = max(MIN_PREFIX_TOKENS, settings.prefix_tokens - tokens)
-    return dataclasses.replace(settings, prefix_tokens=reduced)
+    tokens = request.cross_file.tokens
+    return max(MIN_PREFIX_TOKENS, prefix_tokens - tokens) if tokens else prefix_tokens
 
 
 def model_suffix(plan: CompletionPlan) -> str:
@@ -100,10 +116,9 @@ def model_suffix(plan: CompletionPlan) -> str:
     return plan.suffix
 
 
-def fim_request(
-    plan: CompletionPlan, request: CompletionRequest, heal: bool, document: str
-) -> FimRequest:
-    """The engine's request for `plan` (`document` names the KV sequence it uses)."""
+def fim_request(plan: CompletionPlan, request: CompletionRequest, heal: bool) -> FimRequest:
+    """The engine's request for `plan`, in the request's document and lane (its KV
+    sequence)."""
     max_tokens = request.settings.max_tokens
     if plan.mode is not CompletionMode.BLOCK:
         max_tokens = min(max_tokens, LINE_MODE_MAX_TOKENS)
@@ -115,27 +130,28 @@ def fim_request(
         max_tokens,
         heal_last_token=heal,
         end_probability_at_line_break=END_PROBABILITY if multi_line else 0.0,
-        document=document,
+        document=request.document,
+        lane=request.lane,
         file_path=cross_file.file_path,
-        snippets=tuple(ContextSnippet(item.path, item.text) for item in cross_file.snippets),
+        snippets=request.snippets,
+        anchor=plan.anchor_line,
         repo_name=cross_file.repo_name,
     )
 
 
 def prefill(engine: CompletionEngine, request: CompletionRequest, cancel: threading.Event) -> None:
     """Evaluate the prompt `request` would send, ahead of the request."""
-    plan = plan_for(engine, request)
+    plan = chosen_plan(engine, request)
     if plan is not None:
-        engine.prefill(fim_request(plan, request, True, request.document), cancel)
+        engine.prefill(fim_request(plan, request, True), cancel)
 
 
 @dataclass
 class _Attempt:
-    """One request's passes so far: the plan, the KV sequence, and what each pass cost."""
+    """One request's passes so far: the plan and what each pass cost."""
 
     plan: CompletionPlan
     request: CompletionRequest
-    document: str
     on_text: Callable[[str], None] | None
     passes: list[GenerationStats] = dataclasses.field(default_factory=list)
 
@@ -190,17 +206,17 @@ def _attempt(
 ) -> _Attempt | None:
     """The plan for `request`: a quick start's where a typing request's full prompt would
     cost more than quickStartTokens to evaluate."""
-    plan = plan_for(engine, request)
+    plan = chosen_plan(engine, request)
     if plan is None:
         return None
-    settings, document = request.settings, request.document
+    settings = request.settings
     if request.typing and settings.kv_reuse and settings.quick_start_tokens > 0:
-        full = fim_request(plan, request, True, document)
+        full = fim_request(plan, request, True)
         if engine.pending_tokens(full) > settings.quick_start_tokens:
             request = request.with_cross_file(request.cross_file.without_snippets())
             plan = plan_for(engine, request, quick=True) or plan
-            document += QUICK_DOCUMENT_SUFFIX
-    return _Attempt(plan, request, document, on_text)
+            request = dataclasses.replace(request, lane=QUICK_LANE)
+    return _Attempt(plan, request, on_text)
 
 
 def _ask(engine: CompletionEngine, attempt: _Attempt, cancel: threading.Event) -> Suggestion | None:
@@ -209,7 +225,7 @@ def _ask(engine: CompletionEngine, attempt: _Attempt, cancel: threading.Event) -
     second_opinion = attempt.decode_budget_s == 0
     suggestion = None
     for heal in (True, False):
-        request = fim_request(attempt.plan, attempt.request, heal, attempt.document)
+        request = fim_request(attempt.plan, attempt.request, heal)
         suggestion, refused = attempt.run(engine, request, cancel)
         if suggestion is None and refused and second_opinion:
             # The model's first choice on a blank line repeats the next line (it saw nothing

@@ -101,14 +101,15 @@ def prefix_window(
     Where the window cannot start at the top of the file, it starts at a line whose number
     is a multiple of `anchor_lines`: as the user types, its start moves in jumps of that
     many lines instead of one line at a time, so the prompt's start (and the KV cache
-    holding it) stays the same across keystrokes.
+    holding it) stays the same across keystrokes. A window shorter than two such steps is
+    not snapped (it would lose up to half its lines, or all of them).
     """
     line_start = text.rfind("\n", 0, offset) + 1
     boundaries = _LazyBoundaries(_line_starts_upward(text, line_start))
     index = _largest_fitting(boundaries, lambda start: count_tokens(text[start:offset]) <= budget)
     found = boundaries.get(index)
     start = line_start if found is None else found
-    if start > 0 and anchor_lines > 1:
+    if start > 0 and anchor_lines > 1 and text.count("\n", start, line_start) >= 2 * anchor_lines:
         start = _snap_down(text, start, line_start, anchor_lines)
     return text[start:offset]
 

@@ -1,0 +1,94 @@
+"""A jump costs only the suffix once the document's runs are in: through the LSP, real model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_lsp import LanguageClient
+
+from tests.e2e.conftest import StartServer, inline_at, open_document
+
+pytestmark = pytest.mark.model
+
+SOURCE = Path(__file__).resolve().parents[2] / "engines" / "fim_templates.py"
+LINES = 130  # about 1,300 tokens: five anchors, five runs to fill
+# Small budgets keep the test quick: anchors 256 tokens apart, suffixes of at most 96.
+SETTINGS = {
+    "prefixTokens": 512,
+    "suffixTokens": 96,
+    "contextTokens": 0,
+    "speculateNextLine": False,
+}
+
+
+async def stats(client: LanguageClient) -> Any:
+    return await client.protocol.send_request_async("fimble/stats", {})
+
+
+async def counted(client: LanguageClient, kind: str) -> int:
+    return int(getattr((await stats(client)).totals, kind, 0))
+
+
+async def runs_ready(client: LanguageClient) -> None:
+    """Wait (event-driven: the server counts it) until the document's runs are all in."""
+    for _ in range(6000):  # a cap, not a timing: the server says when
+        if await counted(client, "document_runs") >= 1:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the document's runs never became ready")
+
+
+def source() -> str:
+    return "".join(SOURCE.read_text().splitlines(keepends=True)[:LINES])
+
+
+def blank_lines(text: str) -> list[int]:
+    """Blank lines inside function bodies (indented code right above and below)."""
+    lines = text.split("\n")
+    return [
+        number
+        for number in range(1, len(lines) - 1)
+        if not lines[number].strip()
+        and lines[number - 1].startswith("    ")
+        and lines[number + 1].startswith("    ")
+    ]
+
+
+async def test_jumps_evaluate_only_the_suffix_once_runs_are_in(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    text = source()
+    spots = blank_lines(text)
+    assert len(spots) >= 4, spots
+    client = await start_server(SETTINGS, root_uri=tmp_path.as_uri())
+    uri = (tmp_path / "fim_templates.py").as_uri()
+    open_document(client, uri, text)
+    await runs_ready(client)
+    # Far down, far up, down again: each a click elsewhere, asked at once.
+    for line in (spots[-1], spots[0], spots[len(spots) // 2]):
+        await inline_at(client, uri, line, 0)
+        record = await stats(client)
+        assert record.source == "model", record
+        # The prefix is borrowed from the run (not evaluated); the suffix is evaluated.
+        assert record.run_tokens > 0, record
+        assert record.evaluated_tokens <= SETTINGS["suffixTokens"] + 16, record
+        assert record.run_tokens + record.evaluated_tokens >= record.prompt_tokens - 1, record
+        if line == spots[-1]:
+            assert record.run_tokens > 256, record  # at least one stride of the document
+
+
+async def test_a_request_stops_the_background_runs_at_once(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    text = source()
+    client = await start_server(SETTINGS, root_uri=tmp_path.as_uri())
+    uri = (tmp_path / "fim_templates.py").as_uri()
+    open_document(client, uri, text)
+    # didOpen queued the runs' evaluation; the request stops it rather than waiting for it,
+    # and the evaluation resumes after the answer, keeping what was done.
+    await inline_at(client, uri, blank_lines(text)[-1], 0)
+    assert await counted(client, "background_stopped") >= 1
+    await runs_ready(client)

@@ -171,8 +171,9 @@ class DocumentSegments:
     """The anchors of one version of a document and the token count of each of its lines.
 
     Lines are counted one at a time (`count_tokens` on each line's text, its line break
-    included), so the figures are those of a line-by-line tokenizer; computing them costs a
-    count per line, which callers should cache per document version.
+    included), so the figures are those of a line-by-line tokenizer. Counting costs a call
+    per line; with `previous` (the segments of an earlier version) only lines it did not
+    have are counted.
     """
 
     def __init__(
@@ -181,6 +182,7 @@ class DocumentSegments:
         count_tokens: Callable[[str], int],
         stride: int,
         band: int | None = None,
+        previous: DocumentSegments | None = None,
     ) -> None:
         if stride <= 0:
             raise ValueError("stride must be positive")
@@ -193,13 +195,21 @@ class DocumentSegments:
             starts.append(position + 1)
             position = text.find("\n", position + 1)
         self.line_starts = starts
+        known: dict[str, int] = previous.line_counts if previous is not None else {}
+        counts: dict[str, int] = {}
         # cumulative[i]: tokens of the lines before line i.
         cumulative = [0]
         for index in range(len(starts) - 1):
-            cumulative.append(
-                cumulative[-1] + count_tokens(text[starts[index] : starts[index + 1]])
-            )
+            line = text[starts[index] : starts[index + 1]]
+            count = counts.get(line)
+            if count is None:
+                count = known.get(line)
+                if count is None:
+                    count = count_tokens(line)
+                counts[line] = count
+            cumulative.append(cumulative[-1] + count)
         self.cumulative = cumulative
+        self.line_counts: dict[str, int] = counts
         self.anchors = self._find_anchors()
 
     def _line(self, index: int) -> str:

@@ -175,3 +175,19 @@ def test_a_run_holds_the_prefix_of_every_cursor_that_takes_its_anchor() -> None:
     # times the document.
     total = sum(words(segments.run_text(a, budget)) for a in segments.run_anchors(budget))
     assert total < 2.2 * words(text)
+
+
+def test_a_new_version_counts_only_the_lines_the_previous_one_lacked() -> None:
+    text = python_like(40)
+    before = DocumentSegments(text, words, stride=100)
+    lines = text.splitlines(keepends=True)
+    lines[10] = "    changed line here\n"
+    counted: list[str] = []
+
+    def counting(line: str) -> int:
+        counted.append(line)
+        return words(line)
+
+    after = DocumentSegments("".join(lines), counting, stride=100, previous=before)
+    assert counted == ["    changed line here\n"]
+    assert after.cumulative == DocumentSegments("".join(lines), words, stride=100).cumulative

@@ -53,6 +53,9 @@ class WorkspaceContext:
         self._scope_key: tuple[object, ...] | None = None
         self._counters: dict[str, TokenCounter] = {}
         self._indexing: asyncio.Task[None] | None = None
+        # Per open document: the snippets chosen for it, kept while its imports and the
+        # context settings stay as they were (a stable prompt head: see `_gather`).
+        self._heads: dict[str, tuple[tuple[object, ...], CrossFileSnippets]] = {}
 
     def set_folders(self, uris: list[str]) -> None:
         self._folders = tuple(path for uri in uris if (path := path_of_uri(uri)) is not None)
@@ -111,6 +114,7 @@ class WorkspaceContext:
             self._executor.submit(lambda: self._ensure(settings).change_document(path, text, line))
 
     def closed(self, uri: str, settings: Settings) -> None:
+        self._executor.submit(lambda: self._heads.pop(uri, None))
         path = path_of_uri(uri)
         if path is not None:
             self._executor.submit(lambda: self._ensure(settings).close_document(path))
@@ -145,7 +149,23 @@ class WorkspaceContext:
     def _gather(
         self, path: Path, request: CompletionRequest, engine: CompletionEngine
     ) -> CrossFileSnippets:
-        """On the context thread: choose the snippets and count what they cost."""
+        """On the context thread: the document's snippets, chosen once and kept while its
+        import lines and the context settings stay the same. The snippets open the prompt,
+        ahead of the document's text: were they chosen anew for each cursor, every jump
+        would change the prompt's start and lose the document's cached runs."""
+        signature = (_import_lines(request.text), context_options(request.settings))
+        kept = self._heads.get(request.document)
+        if kept is not None and kept[0] == signature:
+            self._ensure(request.settings).view(path, request.text, request.cursor.line)
+            return kept[1]
+        chosen = self._choose(path, request, engine)
+        self._heads[request.document] = (signature, chosen)
+        return chosen
+
+    def _choose(
+        self, path: Path, request: CompletionRequest, engine: CompletionEngine
+    ) -> CrossFileSnippets:
+        """Choose the snippets for `request` and count what they cost."""
         options = context_options(request.settings)
         context = self._ensure(request.settings)
         relative = context.scope.relative(path) or path.name
@@ -165,3 +185,15 @@ class WorkspaceContext:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_IMPORT_STARTS = ("import ", "from ", "#include", "use ", "package ", "require ")
+
+
+def _import_lines(text: str) -> tuple[str, ...]:
+    """The lines that say what a document imports (any language fimble knows, roughly)."""
+    return tuple(
+        stripped
+        for line in text.splitlines()
+        if (stripped := line.strip()).startswith(_IMPORT_STARTS) or "require(" in stripped
+    )

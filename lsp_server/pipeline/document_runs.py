@@ -39,7 +39,7 @@ def segments_of(engine: CompletionEngine, request: CompletionRequest) -> Documen
     key = (request.document, stride(request.settings.prefix_tokens))
     segments = _segments.get(key)
     if segments is None or segments.text != request.text:
-        segments = DocumentSegments(request.text, engine.count_tokens, key[1])
+        segments = DocumentSegments(request.text, engine.count_tokens, key[1], previous=segments)
         _segments[key] = segments
     return segments
 

@@ -190,7 +190,9 @@ async def test_a_burst_of_200_keystroke_requests(start_server: StartServer, tmp_
 async def test_caches_off_evaluates_the_whole_prompt(
     start_server: StartServer, cache: bool
 ) -> None:
-    client = await start_server({"promptCache": cache})
+    client = await start_server(
+        {"kvReuse": cache, "answerMemory": cache, "backgroundPrefill": cache}
+    )
     uri = "file:///work/off.py"
     open_document(client, uri, "def add(first, second):\n    return \n")
     await inline_at(client, uri, 1, 11)

@@ -27,6 +27,8 @@ from engines.llama_engine import LlamaEngine, LlamaEngineConfig
 from engines.model_files import assemble_embedded_model
 from engines.prompt_cache import PromptCacheConfig
 
+pytestmark = pytest.mark.model
+
 STRIDE, BUDGET = 512, 1024
 SNIPPETS = (ContextSnippet("helpers.py", "def dedent_all(lines):\n    return lines\n"),)
 # SUF and MID markers, and the last line of the prefix tokenized apart from a blank line

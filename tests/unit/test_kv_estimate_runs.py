@@ -16,6 +16,7 @@ from engines.prompt_cache import PromptCache, PromptCacheConfig
 from lsp_server.settings import Settings
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("kv_type", sorted({Settings().kv_cache_type, "q8_0"}))
 def test_the_estimate_matches_the_engine_context_at_the_default_size(
     caplog: pytest.LogCaptureFixture, kv_type: str

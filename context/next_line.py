@@ -22,6 +22,18 @@ class NextLine:
     text: str
     offset: int
 
+    def on_the_way(self, before: str, offset: int, now: str) -> bool:
+        """Whether `now` is `before` (the cursor at `offset`) with the start of what this
+        prediction inserts typed at the cursor: the user is still heading here."""
+        typed = len(now) - len(before)
+        inserted = self.text[offset : self.offset]
+        return (
+            0 <= typed <= len(inserted)
+            and now[offset : offset + typed] == inserted[:typed]
+            and now[:offset] == before[:offset]
+            and now[offset + typed :] == before[offset:]
+        )
+
 
 def after_enter(
     text: str, offset: int, inserted: str, replace_chars: int, language_id: str

@@ -32,6 +32,7 @@ from engines.completion_engine import CompletionCancelled, CompletionEngine, Eng
 from lsp_server.inference_worker import InferenceWorker
 from lsp_server.pipeline import CompletionRequest, Outcome, prefill, suggest
 from lsp_server.pipeline.document_runs import fill_runs
+from lsp_server.pipeline.suggestion import speculate
 from lsp_server.request_log import (
     BACKGROUND_STOPPED,
     CANCELLED,
@@ -105,13 +106,18 @@ class Scheduler:
         if engine is None or version_of() != request.version:
             return None
         request = request.with_cross_file(await self._gather_context(request, engine))
-        outcome = await self._foreground(
-            request.document,
-            lambda engine, cancel: suggest(engine, request, cancel).stopped_if(cancel),
-            engine,
-        )
-        if outcome is None or outcome.cancelled or version_of() != request.version:
-            self.requests.record(CANCELLED, outcome.stats if outcome else None, started=started)
+
+        def job(engine: CompletionEngine, cancel: threading.Event) -> Outcome:
+            outcome = suggest(engine, request, cancel).stopped_if(cancel)
+            if outcome.cancelled:  # recorded here: a cancelled caller awaits no result
+                self.requests.record(CANCELLED, outcome.stats, started=started)
+            return outcome
+
+        outcome = await self._foreground(request.document, job, engine)
+        if outcome is None or outcome.cancelled:
+            return None
+        if version_of() != request.version:
+            self.requests.record(CANCELLED, outcome.stats, started=started)
             return None  # the document changed meanwhile: the answer is for text gone
         self.memory.remember(request.document, request.text, request.offset, outcome.suggestion)
         self.requests.record(MODEL, outcome.stats, started=started)
@@ -170,9 +176,11 @@ class Scheduler:
     # -- idle and background work ---------------------------------------------------------
 
     def edited(self, request: CompletionRequest | None) -> None:
-        """After an edit, once the editor is idle, evaluate the prompt at the edit's end."""
+        """After an edit, once the editor is idle, evaluate the prompt at the edit's end; a
+        speculation the edit leaves behind is stopped."""
         if request is None:
             return
+        self._forget_speculation_unless_on_the_way(request)
         self.stop_idle(request.document)
         if not request.settings.background_prefill:
             return
@@ -214,6 +222,20 @@ class Scheduler:
 
         self._background_job(BackgroundJob(request.document, DOCUMENT_RUNS, True), run)
 
+    def _forget_speculation_unless_on_the_way(self, request: CompletionRequest) -> None:
+        answered = self._answered.get(request.document)
+        if answered is None:
+            return
+        shown, suggestion = answered
+        predicted = after_enter(
+            shown.text, shown.offset, suggestion.text, suggestion.replace_chars, shown.language_id
+        )
+        if predicted is None or not predicted.on_the_way(shown.text, shown.offset, request.text):
+            del self._answered[request.document]
+            running = self._background.get(BackgroundJob(request.document, SPECULATED, False))
+            if running is not None:
+                running.set()
+
     def accepted(self, uri: str) -> None:
         """The editor says the last suggestion was accepted: have the next line ready (again,
         if a request stopped the speculation that followed the answer)."""
@@ -224,7 +246,10 @@ class Scheduler:
     async def _speculate(self, job: BackgroundJob, cancel: threading.Event) -> bool:
         """The suggestion the next line will ask for once the one just shown is accepted and
         Enter pressed, kept in the answer memory."""
-        request, suggestion = self._answered[job.uri]
+        answered = self._answered.get(job.uri)
+        if answered is None:
+            return False  # an edit went elsewhere meanwhile
+        request, suggestion = answered
         predicted = after_enter(
             request.text,
             request.offset,
@@ -243,10 +268,12 @@ class Scheduler:
         def ask(
             engine: CompletionEngine, ahead: CompletionRequest, cancel: threading.Event
         ) -> None:
-            outcomes.append(suggest(engine, ahead, cancel))
+            outcome = speculate(engine, ahead, cancel)
+            if outcome is not None:
+                outcomes.append(outcome)
 
         ran = await self._on_worker(ahead, cancel, ask)
-        if not ran or outcomes[0].cancelled:
+        if not ran or not outcomes or outcomes[0].cancelled:
             return False
         self.memory.speculate(job.uri, ahead.text, ahead.offset, outcomes[0].suggestion)
         return True

@@ -22,7 +22,7 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from lsp_server.pipeline.document_runs import anchored_plan, stride
+from lsp_server.pipeline.document_runs import anchored_plan, run_requests, stride
 from lsp_server.pipeline.request import CompletionRequest
 
 LINE_MODE_MAX_TOKENS = 48
@@ -37,6 +37,8 @@ END_PROBABILITY = 0.25
 QUICK_PREFIX_SHARE = 0.85
 QUICK_ANCHOR_LINES = 4
 QUICK_LANE = "nearby"
+# A speculation is asked only where its prompt costs at most the suffix budget plus this.
+SPECULATION_SLACK_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,27 @@ def _ask(engine: CompletionEngine, attempt: _Attempt, cancel: threading.Event) -
         if suggestion is not None or not engine.last_stats.healed or not second_opinion:
             break
     return suggestion
+
+
+def speculate(
+    engine: CompletionEngine, request: CompletionRequest, cancel: threading.Event
+) -> Outcome | None:
+    """The suggestion at a place the user is expected to reach, worked out ahead: the run
+    serving that place filled first, then asked only where the prompt costs no more than a
+    jump (the suffix budget and a little): None where it would cost more, since background
+    work that long would only hold up what comes next."""
+    runs = run_requests(engine, request)
+    if runs:
+        engine.prefill_run(runs[0], cancel)
+    if cancel.is_set():
+        raise CompletionCancelled()
+    plan = chosen_plan(engine, request)
+    if plan is None:
+        return Outcome(None, GenerationStats(passes=0))
+    cost = engine.pending_tokens(fim_request(plan, request, True))
+    if cost > request.settings.suffix_tokens + SPECULATION_SLACK_TOKENS:
+        return None
+    return suggest(engine, request, cancel)
 
 
 def request_cost(passes: list[GenerationStats]) -> GenerationStats:

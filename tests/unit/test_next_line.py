@@ -44,3 +44,15 @@ def test_unpredictable_cases_give_none() -> None:
     assert after_enter("x = \n", 4, "  ", 0, "python") is None  # nothing visible
     assert after_enter("x = \r\n", 4, "1", 0, "python") is None  # CRLF: left alone
     assert after_enter("x = f()\n", 6, "a)", 1, "python") is not None  # ")" replaced
+
+
+def test_typing_towards_the_prediction_is_on_the_way_and_anything_else_is_not() -> None:
+    text = "def f(a):\n    total = \n"
+    offset = text.index("= ") + 2
+    predicted = after_enter(text, offset, "a + 1", 0, "python")
+    assert predicted is not None
+    assert predicted.on_the_way(text, offset, text)
+    assert predicted.on_the_way(text, offset, text[:offset] + "a +" + text[offset:])
+    assert predicted.on_the_way(text, offset, predicted.text)
+    assert not predicted.on_the_way(text, offset, text[:offset] + "b" + text[offset:])
+    assert not predicted.on_the_way(text, offset, text.replace("def f", "def g"))

@@ -62,6 +62,9 @@ class InferenceWorker:
         self._engine: CompletionEngine | None = None
         self._key: tuple[object, ...] | None = None
         self._loading: asyncio.Future[CompletionEngine] | None = None
+        # Requests' jobs not yet finished on the thread (a cancelled caller leaves its job
+        # running until it notices): `settled` waits for them.
+        self._requests: set[asyncio.Future[object]] = set()
         # The model file as it was when the current engine loaded (or failed to).
         self._watched: tuple[Path, FileIdentity | None] | None = None
 
@@ -113,10 +116,15 @@ class InferenceWorker:
         job: Callable[[CompletionEngine, threading.Event], T],
         engine: CompletionEngine,
         cancel: threading.Event,
+        request: bool = False,
     ) -> T:
-        """Run `job` on the worker thread; cancelling the caller sets `cancel`."""
+        """Run `job` on the worker thread; cancelling the caller sets `cancel`. A `request`
+        job is waited for by `settled` even after its caller was cancelled."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._run_current, job, engine, cancel)
+        if request:
+            self._requests.add(future)  # type: ignore[arg-type]
+            future.add_done_callback(self._requests.discard)
         try:
             return await future
         except asyncio.CancelledError:
@@ -132,6 +140,11 @@ class InferenceWorker:
         if engine is not self._engine:  # replaced (and closed) while this job waited
             raise CompletionCancelled("the engine was reloaded")
         return job(engine, cancel)
+
+    async def settled(self) -> None:
+        """Wait until every request's job handed to the thread so far has finished."""
+        if self._requests:
+            await asyncio.wait(set(self._requests))
 
     def shutdown(self) -> None:
         def close_engine() -> None:

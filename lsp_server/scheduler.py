@@ -148,7 +148,7 @@ class Scheduler:
         went away or could not answer."""
         cancel = self.supersede(uri)
         try:
-            return await self.worker.run(job, engine, cancel)
+            return await self.worker.run(job, engine, cancel, request=True)
         except CompletionCancelled:
             return None
         except EngineUnavailable as error:

@@ -244,6 +244,7 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
     requests = ls.scheduler.requests
     if engine is None:
         return requests.summary()
+    await ls.scheduler.worker.settled()  # requests' jobs, cancelled ones included
     if not ls.scheduler.busy_in_background():  # background work is not waited for
         await ls.scheduler.worker.run(_nothing, engine, threading.Event())
     loaded = engine.description

@@ -63,15 +63,23 @@ async def start_in(start_server: StartServer, folder: Path, **settings: object) 
     return await start_server({**SETTINGS, **settings}, root_uri=folder.as_uri())
 
 
-async def test_enter_after_a_suggestion_is_answered_from_memory(
-    start_server: StartServer, tmp_path: Path
-) -> None:
-    uri = (tmp_path / "shapes.py").as_uri()
-    client = await start_in(start_server, tmp_path)
+async def speculated(
+    start_server: StartServer, folder: Path, uri: str
+) -> tuple[LanguageClient, str]:
+    """A server that showed a one-line suggestion and has speculated the next line."""
+    client = await start_in(start_server, folder)
     open_document(client, uri, SOURCE)
     suggestion = only_text(await inline_at(client, uri, LINE, COLUMN, AUTOMATIC))
     assert "\n" not in suggestion
     await totals_once(client, "speculated")
+    return client, suggestion
+
+
+async def test_enter_after_a_suggestion_is_answered_from_memory(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    uri = (tmp_path / "shapes.py").as_uri()
+    client, suggestion = await speculated(start_server, tmp_path, uri)
     accept_and_enter(client, uri, suggestion, "    ")
     ahead = await inline_at(client, uri, LINE + 1, 4, AUTOMATIC)
     answered = await stats(client)
@@ -94,10 +102,7 @@ async def test_a_speculation_is_not_used_where_the_text_differs(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     uri = (tmp_path / "shapes.py").as_uri()
-    client = await start_in(start_server, tmp_path)
-    open_document(client, uri, SOURCE)
-    suggestion = only_text(await inline_at(client, uri, LINE, COLUMN, AUTOMATIC))
-    await totals_once(client, "speculated")
+    client, suggestion = await speculated(start_server, tmp_path, uri)
     accept_and_enter(client, uri, suggestion + " + 1", "    ")  # not what was predicted
     await inline_at(client, uri, LINE + 1, 4, AUTOMATIC)
     assert (await stats(client)).source == "model"

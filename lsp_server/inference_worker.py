@@ -126,7 +126,9 @@ class InferenceWorker:
             self._requests.add(future)  # type: ignore[arg-type]
             future.add_done_callback(self._requests.discard)
         try:
-            return await future
+            # Shielded: cancelling the caller must not cancel `future` itself, which would
+            # leave `_requests` while the thread still runs the job.
+            return await asyncio.shield(future)
         except asyncio.CancelledError:
             cancel.set()
             raise

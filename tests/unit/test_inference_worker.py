@@ -1,0 +1,38 @@
+"""The inference worker's bookkeeping, with a stand-in engine: no model is needed to check
+that a cancelled caller's job is still waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import SimpleNamespace
+from typing import Any, cast
+
+from engines.completion_engine import CompletionEngine
+from lsp_server.inference_worker import InferenceWorker
+from lsp_server.settings import Settings
+
+
+async def test_settled_waits_for_a_request_whose_caller_was_cancelled() -> None:
+    engine = cast(CompletionEngine, SimpleNamespace(model_file=None, close=lambda: None))
+    worker = InferenceWorker(lambda settings: engine)
+    await worker.engine(Settings())
+    started, finish = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def job(engine: Any, cancel: threading.Event) -> None:
+        started.set()
+        finish.wait(10)
+        finished.append("cancelled" if cancel.is_set() else "ran")
+
+    caller = asyncio.ensure_future(worker.run(job, engine, threading.Event(), request=True))
+    await asyncio.to_thread(started.wait, 10)
+    caller.cancel()
+    await asyncio.gather(caller, return_exceptions=True)
+    settling = asyncio.ensure_future(worker.settled())
+    await asyncio.sleep(0.05)
+    assert not settling.done(), "settled returned while the cancelled caller's job still ran"
+    finish.set()
+    await asyncio.wait_for(settling, 10)
+    assert finished == ["cancelled"]  # the job saw its cancel event
+    worker.shutdown()

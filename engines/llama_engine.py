@@ -40,6 +40,10 @@ from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 # How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
 AVOID_CANDIDATES = 64
+# Model files up to this size are read into memory (rewriting one in place cannot crash the
+# server); larger ones are mapped, so that a mixture-of-experts model's unused experts stay
+# on disk and a model near the size of memory loads at all.
+IN_MEMORY_MODEL_BYTES = 2 * 1024**3
 # A cursor line longer than this (minified code) goes back into the prefix.
 MAX_TYPED_TOKENS = 256
 
@@ -63,7 +67,8 @@ class LlamaEngine:
     def __init__(self, config: LlamaEngineConfig) -> None:
         check_gguf_file(config.model_path)
         try:
-            self._model = LlamaModel(config.model_path)
+            in_memory = config.model_path.stat().st_size <= IN_MEMORY_MODEL_BYTES
+            self._model = LlamaModel(config.model_path, in_memory=in_memory)
         except ModelLoadError as error:
             raise ModelFileError(
                 f"llama.cpp could not load {config.model_path}: the file is truncated, corrupt, "

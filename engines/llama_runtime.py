@@ -55,6 +55,18 @@ def amx_in_build() -> bool:
     return "AMX_INT8 = 1" in system_info()
 
 
+def set_fields(params: ctypes.Structure, **values: object) -> None:
+    """Set fields of a llama.cpp parameter struct, refusing names it lacks: assigning an
+    unknown attribute to a ctypes struct silently does nothing (llama.cpp renames fields
+    between versions; `use_mmap` became `load_mode`)."""
+    known = {field[0] for field in params._fields_}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TypeError(f"{type(params).__name__} has no field {', '.join(unknown)}")
+    for name, value in values.items():
+        setattr(params, name, value)
+
+
 class ModelLoadError(Exception):
     """llama.cpp refused the file."""
 
@@ -62,15 +74,23 @@ class ModelLoadError(Exception):
 class LlamaModel:
     """A loaded GGUF model and its vocabulary."""
 
-    def __init__(self, path: Path, *, use_mmap: bool = True, vocab_only: bool = False) -> None:
+    def __init__(self, path: Path, *, in_memory: bool = False, vocab_only: bool = False) -> None:
+        """With `in_memory`, the weights are read into memory rather than mapped from the
+        file, so that the file can be rewritten in place (`cp` over it) without a crash:
+        a mapped page cut off by truncation raises SIGBUS when the model next reads it."""
         ensure_backend()
         params = llama_cpp.llama_model_default_params()
-        params.use_mmap = use_mmap
-        params.vocab_only = vocab_only
-        params.n_gpu_layers = 999
-        # llama.cpp's AMX matrix kernels crash (SIGSEGV in ggml_backend_amx_mul_mat) on
-        # AMX CPUs here; the extra buffer types are what route weights to them.
-        params.use_extra_bufts = not amx_in_build()
+        set_fields(
+            params,
+            load_mode=llama_cpp.LLAMA_LOAD_MODE_NONE
+            if in_memory
+            else llama_cpp.LLAMA_LOAD_MODE_MMAP,
+            vocab_only=vocab_only,
+            n_gpu_layers=999,
+            # llama.cpp's AMX matrix kernels crash (SIGSEGV in ggml_backend_amx_mul_mat) on
+            # AMX CPUs here; the extra buffer types are what route weights to them.
+            use_extra_bufts=not amx_in_build(),
+        )
         self._ptr = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
         if not self._ptr:
             raise ModelLoadError(f"llama.cpp could not load {path}")
@@ -200,14 +220,18 @@ class LlamaContext:
 
     def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = config.n_ctx
-        params.n_batch = config.n_batch
-        params.n_ubatch = config.n_batch
-        params.n_threads = config.n_threads
-        params.n_threads_batch = config.n_threads_batch
-        params.n_seq_max = config.n_seq_max
-        params.kv_unified = True
-        params.type_k = params.type_v = GGML_KV_TYPES[config.kv_type]
+        set_fields(
+            params,
+            n_ctx=config.n_ctx,
+            n_batch=config.n_batch,
+            n_ubatch=config.n_batch,
+            n_threads=config.n_threads,
+            n_threads_batch=config.n_threads_batch,
+            n_seq_max=config.n_seq_max,
+            kv_unified=True,
+            type_k=GGML_KV_TYPES[config.kv_type],
+            type_v=GGML_KV_TYPES[config.kv_type],
+        )
         self._ptr = llama_cpp.llama_init_from_model(model.ptr, params)
         if not self._ptr:
             raise ModelLoadError("llama.cpp could not create a context (out of memory?)")

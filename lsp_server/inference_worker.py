@@ -141,6 +141,11 @@ class InferenceWorker:
     ) -> T:
         if engine is not self._engine:  # replaced (and closed) while this job waited
             raise CompletionCancelled("the engine was reloaded")
+        watched = self._watched
+        if watched is not None and file_identity(watched[0]) != watched[1]:
+            # Rewritten since it loaded: a mapped model would read pages cut off (SIGBUS).
+            # The next request sees the change and reloads.
+            raise CompletionCancelled("the model file changed on disk")
         return job(engine, cancel)
 
     async def settled(self) -> None:

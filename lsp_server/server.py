@@ -8,6 +8,7 @@ in `context/`, `engines/`, `lsp_server/pipeline/` and the modules beside this on
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -20,7 +21,7 @@ from pygls.workspace import TextDocument
 
 from context import Suggestion
 from context.cursor import Cursor
-from engines.completion_engine import CompletionEngine, EngineUnavailable
+from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from engines.fim_templates import FimTemplateError
 from engines.model_files import ModelFileError
 from lsp_server import __version__
@@ -246,7 +247,8 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
         return requests.summary()
     await ls.scheduler.worker.settled()  # requests' jobs, cancelled ones included
     if not ls.scheduler.busy_in_background():  # background work is not waited for
-        await ls.scheduler.worker.run(_nothing, engine, threading.Event())
+        with contextlib.suppress(CompletionCancelled):  # the model file changed meanwhile
+            await ls.scheduler.worker.run(_nothing, engine, threading.Event())
     loaded = engine.description
     about = {"model": loaded.model_path, "fim_template": loaded.fim_template, **loaded.details}
     return {**requests.summary(), "engine": about}

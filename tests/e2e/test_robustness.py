@@ -212,15 +212,6 @@ def messages_of(client: LanguageClient, kind: types.MessageType) -> list[str]:
     return [m.message for m in client.messages if m.type == kind]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known regression (2026-11-30): background work (document runs, speculation) now uses "
-        "the weights between requests, so a model file truncated under the mapping kills the "
-        "server with SIGBUS (exit -7) before the next request can reload it; reading the "
-        "weights into memory (use_mmap off) did not stop it. Issue 17's model-file item."
-    ),
-    strict=False,
-)
 async def test_model_file_removed_corrupted_and_restored_while_serving(
     start_server: StartServer, tmp_path: Path
 ) -> None:

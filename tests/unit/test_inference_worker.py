@@ -1,14 +1,17 @@
 """The inference worker's bookkeeping, with a stand-in engine: no model is needed to check
-that a cancelled caller's job is still waited for."""
+which jobs it waits for and which it refuses to run."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-from engines.completion_engine import CompletionEngine
+import pytest
+
+from engines.completion_engine import CompletionCancelled, CompletionEngine
 from lsp_server.inference_worker import InferenceWorker
 from lsp_server.settings import Settings
 
@@ -35,4 +38,24 @@ async def test_settled_waits_for_a_request_whose_caller_was_cancelled() -> None:
     finish.set()
     await asyncio.wait_for(settling, 10)
     assert finished == ["cancelled"]  # the job saw its cancel event
+    worker.shutdown()
+
+
+async def test_no_job_runs_on_a_model_file_rewritten_since_it_loaded(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF" + bytes(1000))
+    engine = cast(CompletionEngine, SimpleNamespace(model_file=model, close=lambda: None))
+    worker = InferenceWorker(lambda settings: engine)
+    await worker.engine(Settings())
+    ran: list[bool] = []
+
+    def job(engine: Any, cancel: threading.Event) -> None:
+        ran.append(True)
+
+    await worker.run(job, engine, threading.Event())
+    with model.open("r+b") as stream:
+        stream.truncate(10)  # in place, as `cp` over it does
+    with pytest.raises(CompletionCancelled, match="changed on disk"):
+        await worker.run(job, engine, threading.Event())
+    assert ran == [True]
     worker.shutdown()

@@ -3,8 +3,9 @@
 Cross-file context puts other files into the prompt, so what may be read is decided here,
 once: only files inside the workspace folders, never what `.gitignore` ignores, never secrets
 (a default deny list of env files, keys, certificates and credentials, plus the user's own
-exclude globs), never binary files, and within size and count limits. Every context source
-goes through this scope, open documents included.
+exclude globs, matched whatever the case of the name), never binary files, and within size
+and count limits. Every context source goes through this scope, open documents included.
+The same deny list keeps a document from being completed at all (`withholds`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from pathlib import Path
 
 import pathspec
 
+# Gitignore syntax, matched in lower case against the lower-cased path.
 DEFAULT_DENY: tuple[str, ...] = (
-    ".env",
-    ".env.*",
+    ".env*",  # .env, .env.production, .env-prod, .env_local, .envrc, .envrc.local
     "*.env",
-    ".envrc",
     "*.pem",
     "*.key",
     "*.p12",
@@ -49,8 +49,8 @@ DEFAULT_DENY: tuple[str, ...] = (
     ".aws/",
     ".ssh/",
     ".gnupg/",
-    ".docker/config.json",
-    ".kube/config",
+    "**/.docker/config.json",
+    "**/.kube/config",
 )
 SKIPPED_DIRECTORIES = frozenset(
     {
@@ -96,7 +96,7 @@ class WorkspaceScope:
     ) -> None:
         self.roots = tuple(root.resolve() for root in roots)
         self.limits = limits
-        self._deny = _spec([*DEFAULT_DENY, *exclude])
+        self._deny = _spec([pattern.lower() for pattern in (*DEFAULT_DENY, *exclude)])
         self._ignores: dict[Path, pathspec.GitIgnoreSpec | None] = {}
 
     def root_of(self, path: Path) -> Path | None:
@@ -128,13 +128,17 @@ class WorkspaceScope:
         return self._ignores[directory]
 
     def is_denied_name(self, relative: str) -> bool:
-        """Deny list and user excludes, by path alone (works for unsaved documents too)."""
-        return self._deny.match_file(relative)
+        """Deny list and user excludes, by path alone (works for unsaved documents too),
+        whatever the case: `.ENV`, `Secrets.yaml` and `cert.CRT` are denied."""
+        return self._deny.match_file(relative.lower())
 
     def _ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
         relative = path.relative_to(root).as_posix()
-        if self.is_denied_name(relative) or (is_dir and self._deny.match_file(relative + "/")):
+        if self.is_denied_name(relative) or (is_dir and self.is_denied_name(relative + "/")):
             return True
+        return self._ignored_by_git(path, root, is_dir)
+
+    def _ignored_by_git(self, path: Path, root: Path, is_dir: bool) -> bool:
         directory = path.parent
         while True:
             spec = self._gitignore(directory)
@@ -163,6 +167,36 @@ class WorkspaceScope:
         if any(self._ignored(ancestor, root, True) for ancestor in ancestors):
             return False
         return not self._ignored(resolved, root, False)
+
+    def denies(self, path: Path) -> bool:
+        """Whether the deny list covers the file at `path`, inside the workspace folders or
+        not, by its name as opened and as its links resolve (a link named `.env`, or one
+        that leads to a key)."""
+        return any(self._denied_path(named) for named in {path.absolute(), path.resolve()})
+
+    def _denied_path(self, path: Path) -> bool:
+        root = self.root_of(path)
+        relative = path.relative_to(root).as_posix() if root else path.as_posix().lstrip("/")
+        return self.is_denied_name(relative)
+
+    def ignored_by_git(self, path: Path) -> bool:
+        """Whether a `.gitignore` of its workspace folder covers the file at `path` or a
+        folder above it (as opened or as its links resolve)."""
+        return any(self._git_covers(named) for named in {path.absolute(), path.resolve()})
+
+    def _git_covers(self, path: Path) -> bool:
+        root = self.root_of(path)
+        if root is None or path == root:
+            return False
+        folders = list(path.relative_to(root).parents)[:-1]  # "a/b/c.py": a/b, a
+        if any(self._ignored_by_git(root / folder, root, True) for folder in folders):
+            return True
+        return self._ignored_by_git(path, root, False)
+
+    def withholds(self, path: Path, remote: bool) -> bool:
+        """Whether the document at `path` gets no suggestion at all: the deny list covers it,
+        or its text would go to a remote engine and `.gitignore` covers it."""
+        return self.denies(path) or (remote and self.ignored_by_git(path))
 
     def walk(self) -> Iterator[Path]:
         """Every readable-looking file of the workspace, lazily, up to the file count limit."""

@@ -104,6 +104,8 @@ class FimbleServer(LanguageServer):
         text = document.source
         if language_id in self.settings.disabled_languages or "\x00" in text:
             return position, None
+        if self.workspace_context.withholds(uri, self.settings):
+            return position, None  # a secret, or ignored by git with a remote engine
         if len(text.encode("utf-8", errors="surrogatepass")) > self.settings.max_file_bytes:
             logger.info("document too large for suggestions (maxFileBytes)")
             return position, None
@@ -250,7 +252,12 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
         with contextlib.suppress(CompletionCancelled):  # the model file changed meanwhile
             await ls.scheduler.worker.run(_nothing, engine, threading.Event())
     loaded = engine.description
-    about = {"model": loaded.model_path, "fim_template": loaded.fim_template, **loaded.details}
+    about = {
+        "model": loaded.model_path,
+        "fim_template": loaded.fim_template,
+        **loaded.details,
+        **ls.settings.engine_in_use(),  # remote or not, and the host prompts go to
+    }
     return {**requests.summary(), "engine": about}
 
 

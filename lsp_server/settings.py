@@ -1,7 +1,8 @@
 """fimble's settings: one typed schema, camelCase on the wire.
 
 Editors send settings as `initializationOptions` and in `workspace/didChangeConfiguration`
-(either flat or under a `fimble` key). Every field is documented here; the README table is
+(either flat or under a `fimble` key), each time the whole configuration: what it leaves out
+is at its default. Every field is documented here; the README table is
 generated from this schema (`settings_table()`), and a test keeps the two in step. Invalid
 values never stop the server: the valid fields apply, the rest keep their defaults, and the
 problems are reported in one message.
@@ -15,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from engines.fim_templates import TEMPLATE_NAMES
 from engines.memory_estimate import KV_TYPE_BYTES
@@ -235,6 +237,16 @@ class Settings:
         default=200_000, metadata=_describe("Workspace files larger than this are never read.")
     )
 
+    def is_remote(self) -> bool:
+        """Whether the engine is a server elsewhere, so that prompts leave the machine."""
+        return self.engine != "local"
+
+    def engine_in_use(self) -> dict[str, object]:
+        """What `fimble/stats` says of where suggestions come from (and prompts go)."""
+        if not self.is_remote():
+            return {"kind": self.engine, "remote": False}
+        return {"kind": self.engine, "remote": True, "host": urlsplit(self.remote_url).hostname}
+
     def effective_threads(self) -> int:
         """Threads for decoding one token at a time: one per core this process may use."""
         return self.threads if self.threads > 0 else max(1, len(os.sched_getaffinity(0)))
@@ -307,9 +319,15 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
     raise ValueError("unsupported field")
 
 
-def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings, list[str]]:
-    """Apply `raw` (wire format) over `base`; return the settings and the problems found."""
-    current = base or Settings()
+def parse_settings(raw: object, in_force: Settings | None = None) -> tuple[Settings, list[str]]:
+    """The settings `raw` (wire format) describes, and the problems found.
+
+    `raw` is the client's whole configuration, not a change to apply: a setting it leaves
+    out is at its default (editors send only the settings the user has set, so a removed
+    setting is one left out). An invalid value keeps the value `in_force`; `raw` that is no
+    object (null: the client says nothing) keeps them all.
+    """
+    current = in_force or Settings()
     if raw is None:
         return current, []
     if not isinstance(raw, Mapping):
@@ -329,7 +347,8 @@ def parse_settings(raw: object, base: Settings | None = None) -> tuple[Settings,
             changes[spec.name] = _coerce(spec.name, spec.default, value)
         except ValueError as error:
             problems.append(f"'{key}' {error}; keeping {getattr(current, spec.name)!r}")
-    return dataclasses.replace(current, **changes), problems
+            changes[spec.name] = getattr(current, spec.name)
+    return dataclasses.replace(Settings(), **changes), problems
 
 
 def settings_table() -> str:

@@ -56,6 +56,9 @@ class WorkspaceContext:
         # Per open document: the snippets chosen for it, kept while its imports and the
         # context settings stay as they were (a stable prompt head: see `_gather`).
         self._heads: dict[str, tuple[tuple[object, ...], CrossFileSnippets]] = {}
+        # The deny list and .gitignore as the event loop asks them (the scope above belongs
+        # to the context thread).
+        self._guard: tuple[tuple[object, ...], WorkspaceScope] | None = None
 
     def set_folders(self, uris: list[str]) -> None:
         self._folders = tuple(path for uri in uris if (path := path_of_uri(uri)) is not None)
@@ -80,6 +83,17 @@ class WorkspaceContext:
                     self._context.open_document(path, text)
             self._scope_key = key
         return self._context
+
+    def withholds(self, uri: str, settings: Settings) -> bool:
+        """Whether the document at `uri` gets no suggestion: the deny list covers it, or a
+        remote engine would send its text and `.gitignore` covers it."""
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            return False
+        key = (self._folders, settings.context_exclude)
+        if self._guard is None or self._guard[0] != key:
+            self._guard = (key, WorkspaceScope(self._folders, settings.context_exclude))
+        return self._guard[1].withholds(Path(unquote(parsed.path)), settings.is_remote())
 
     async def _on_thread(self, job: object, *args: object) -> object:
         loop = asyncio.get_running_loop()

@@ -44,3 +44,19 @@ def test_not_an_object() -> None:
 def test_readme_table_matches_the_schema() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert settings_table() in readme, "README settings table is stale: paste settings_table()"
+
+
+def test_each_configuration_is_whole_so_a_removed_setting_is_at_its_default() -> None:
+    remote = {"engine": "openai", "remoteUrl": "https://llm.example.com", "maxTokens": 32}
+    in_force, _ = parse_settings({"fimble": remote})
+    settings, problems = parse_settings({"fimble": {"maxTokens": 32}}, in_force)
+    assert problems == [] and settings == Settings(max_tokens=32)
+    assert settings.engine == "local" and not settings.is_remote()
+    assert parse_settings({}, in_force) == (Settings(), [])
+    assert parse_settings(None, in_force) == (in_force, [])  # the client said nothing
+
+
+def test_stats_say_where_prompts_go() -> None:
+    assert Settings().engine_in_use() == {"kind": "local", "remote": False}
+    remote = Settings(engine="infill", remote_url="https://llm.example.com:8443/v1")
+    assert remote.engine_in_use() == {"kind": "infill", "remote": True, "host": "llm.example.com"}

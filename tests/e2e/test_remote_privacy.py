@@ -1,0 +1,171 @@
+"""Through the LSP, with the `openai` engine pointed at a server that records every request:
+what leaves the machine, and what never does.
+
+Denied documents (`.env`, keys, ... in any spelling or case) get no suggestion and are never
+context; with a remote engine, neither are documents `.gitignore` covers. A setting the user
+removes returns to its default at once (the engine included), and `fimble/stats` says where
+prompts go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+from tests.e2e.recording_server import SUGGESTION, RecordingServer, recording_server
+
+ALLOWED = 'REGION_NAME_OK = "eu-allowed-7Qm"\n'
+APP = "from values import REGION_NAME_OK\n\nDEPLOY_TOKEN = "
+
+
+@pytest.fixture
+def recorder() -> Iterator[RecordingServer]:
+    with recording_server() as server:
+        yield server
+
+
+def edit(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    """Type `text` at the start of the document (the edit makes it a recent region)."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)), text=text
+                )
+            ],
+        )
+    )
+
+
+async def popup_at(client: LanguageClient, uri: str, line: int, character: int) -> list[object]:
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(line, character),
+        )
+    )
+    assert isinstance(result, types.CompletionList), result
+    return list(result.items)
+
+
+async def ask_in_app(client: LanguageClient, workspace: Path) -> str:
+    """A suggestion for an ordinary document, which imports from an allowed one."""
+    values = workspace / "values.py"
+    open_document(client, values.as_uri(), ALLOWED)
+    edit(client, values.as_uri(), 2, "# values\n")
+    app = workspace / "app.py"
+    open_document(client, app.as_uri(), APP)
+    return only_text(await inline_at(client, app.as_uri(), 2, len("DEPLOY_TOKEN = ")))
+
+
+async def open_and_ask_inside(
+    client: LanguageClient, workspace: Path, files: dict[str, str]
+) -> None:
+    """Open and edit each file, then ask inside it both ways: nothing comes back."""
+    for name, text in files.items():
+        uri = (workspace / name).as_uri()
+        open_document(client, uri, text, "plaintext")
+        edit(client, uri, 2, "# ")
+        line = text.count("\n")
+        assert (await inline_at(client, uri, line, 0)).items == (), name
+        assert await popup_at(client, uri, line, 0) == [], name
+
+
+@pytest.mark.parametrize("engine", ["openai", "infill"])
+async def test_denied_documents_get_nothing_and_never_leave(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer, engine: str
+) -> None:
+    files = {
+        ".env": 'DEPLOY_TOKEN = "tok_envZQ81xv"\nREGION = "eu"\n',
+        "server.key": "-----BEGIN PRIVATE KEY-----\nMIIEvKeyZQ42Lw9\n-----END PRIVATE KEY-----\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    client = await start_server(recorder.settings(engine), root_uri=tmp_path.as_uri())
+    await open_and_ask_inside(client, tmp_path, files)
+    assert recorder.bodies == []
+    # Another document is completed, with context, and none of it from the denied ones.
+    assert await ask_in_app(client, tmp_path) == SUGGESTION
+    if engine == "infill":  # the openai prompt carries no code from other files
+        assert recorder.received("eu-allowed-7Qm")  # an open document's text is context
+    for secret in ("tok_envZQ81xv", "MIIEvKeyZQ42Lw9", "BEGIN PRIVATE KEY"):
+        assert not recorder.received(secret), secret
+
+
+async def test_other_spellings_and_cases_of_secret_files_get_nothing(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer
+) -> None:
+    names = [".env-prod", ".env_local", ".envrc.local", ".env.production", ".ENV", "cert.CRT"]
+    files = {name: f'DEPLOY_TOKEN = "tok_{n}_ZQ81xv"\n' for n, name in enumerate(names)}
+    files["Secrets.yaml"] = 'deploy_token: "tok_yaml_ZQ81xv"\n'
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    client = await start_server(recorder.settings("infill"), root_uri=tmp_path.as_uri())
+    await open_and_ask_inside(client, tmp_path, files)
+    assert recorder.bodies == []
+    assert await ask_in_app(client, tmp_path) == SUGGESTION
+    assert recorder.received("eu-allowed-7Qm") and not recorder.received("_ZQ81xv")
+
+
+async def test_gitignored_documents_stay_home_with_a_remote_engine(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer
+) -> None:
+    (tmp_path / ".gitignore").write_text("private/\n")
+    (tmp_path / "private").mkdir()
+    files = {"private/customers.py": 'DEPLOY_TOKEN = "tok_ignored_ZQ81xv"\n'}
+    (tmp_path / "private" / "customers.py").write_text(files["private/customers.py"])
+    client = await start_server(recorder.settings("infill"), root_uri=tmp_path.as_uri())
+    await open_and_ask_inside(client, tmp_path, files)
+    assert recorder.bodies == []
+    assert await ask_in_app(client, tmp_path) == SUGGESTION
+    assert recorder.received("eu-allowed-7Qm") and not recorder.received("tok_ignored_ZQ81xv")
+
+
+def configure(client: LanguageClient, settings: dict[str, object]) -> None:
+    """What VS Code sends: the settings the user has set, and only those."""
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fimble": settings})
+    )
+
+
+async def test_a_removed_engine_setting_stops_sending_code_at_once(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer
+) -> None:
+    client = await start_server(root_uri=tmp_path.as_uri())
+    # A model file that is not there: the local engine fails fast instead of loading. Nothing
+    # runs in the background (no speculated next line) and nothing is answered from memory:
+    # every request the server gets is one this test made.
+    absent_model = str(tmp_path / "absent.gguf")
+    kept = {
+        "modelPath": absent_model,
+        "speculateNextLine": False,
+        "backgroundPrefill": False,
+        "answerMemory": False,
+    }
+    configure(client, recorder.settings(**kept))
+    uri = (tmp_path / "app.py").as_uri()
+    open_document(client, uri, APP)
+    for asked in (1, 2):
+        assert only_text(await inline_at(client, uri, 2, len("DEPLOY_TOKEN = "))) == SUGGESTION
+        assert len(recorder.bodies) == asked
+    # The user removes `engine`; the other settings stay set.
+    configure(client, {"remoteUrl": recorder.url, **kept})
+    assert (await inline_at(client, uri, 2, len("DEPLOY_TOKEN = "))).items == ()
+    assert len(recorder.bodies) == 2
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert any(absent_model in message for message in errors), errors
+
+
+async def test_stats_say_the_engine_is_remote_and_where(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer
+) -> None:
+    client = await start_server(recorder.settings(), root_uri=tmp_path.as_uri())
+    stats = await client.protocol.send_request_async("fimble/stats", {})
+    assert stats.engine.remote is True and stats.engine.host == "127.0.0.1"
+    assert stats.engine.kind == "openai"

@@ -16,6 +16,7 @@ const EXTENSION_ONLY = new Set(["enable", "serverPath", "serverArgs"]);
 let client: LanguageClient | undefined;
 let status: vscode.StatusBarItem;
 let log: vscode.LogOutputChannel;
+let remoteHost: string | undefined; // where prompts go while a remote engine is in use
 
 /** The server's settings (camelCase, as in package.json) from the user's configuration. */
 export function serverSettings(config: vscode.WorkspaceConfiguration): Record<string, unknown> {
@@ -96,12 +97,34 @@ function enabled(): boolean {
   return vscode.workspace.getConfiguration(SECTION).get<boolean>("enable", true);
 }
 
+/** The host a remote engine sends code to, from the `engine` entry of `fimble/stats`. */
+export function remoteHostOf(stats: Record<string, unknown> | undefined): string | undefined {
+  const engine = stats?.engine as { remote?: boolean; host?: string } | undefined;
+  return engine?.remote ? (engine.host ?? "unknown host") : undefined;
+}
+
 function showReady(): void {
-  if (enabled()) {
+  if (enabled() && remoteHost !== undefined) {
+    showStatus(
+      `$(sparkle) fimble (remote: ${remoteHost})`,
+      `fimble: ready; the code around the cursor is sent to ${remoteHost} (click to turn completion off)`,
+    );
+  } else if (enabled()) {
     showStatus("$(sparkle) fimble", "fimble: ready (click to turn completion off)");
   } else {
     showStatus("$(circle-slash) fimble", "fimble: completion off (click to turn it on)");
   }
+}
+
+/** Ask the server which engine is in use (answered once it has loaded or failed) and show it. */
+async function showEngine(): Promise<void> {
+  const stats = await client?.sendRequest<Record<string, unknown>>("fimble/stats", {});
+  if (stats?.engine === undefined) {
+    showStatus("$(error) fimble", "fimble: the model did not load (see the log)", true);
+    return;
+  }
+  remoteHost = remoteHostOf(stats);
+  showReady();
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {
@@ -131,13 +154,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   showStatus("$(loading~spin) fimble", "fimble: loading the model");
   try {
     await client.start();
-    // Answered once the model is loaded (or has failed to load: then it is empty).
-    const stats = await client.sendRequest<Record<string, unknown>>("fimble/stats", {});
-    if (Object.keys(stats ?? {}).length === 0) {
-      showStatus("$(error) fimble", "fimble: the model did not load (see the log)", true);
-    } else {
-      showReady();
-    }
+    await showEngine();
   } catch (error) {
     log.appendLine(`fimble: could not start ${command}: ${error}`);
     showStatus("$(error) fimble", `fimble: could not start ${command} (click for the log)`, true);
@@ -179,9 +196,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (event.affectsConfiguration(`${SECTION}.enable`)) {
         showReady();
       }
+      // The settings the user has set, all of them: the server treats what is left out as
+      // removed (back to its default), so removing `fimble.engine` stops sending code at once.
       await client?.sendNotification("workspace/didChangeConfiguration", {
         settings: serverSettings(vscode.workspace.getConfiguration(SECTION)),
       });
+      await showEngine().catch((error) => log.appendLine(`fimble: no stats: ${error}`));
     }),
   );
   await start(context);

@@ -18,11 +18,14 @@ function makeStub(state) {
     inspect: (name) => (name in state.settings ? { globalValue: state.settings[name] } : {}),
     update: async (name, value) => {
       state.settings[name] = value;
-      for (const listener of listeners) {
-        await listener({ affectsConfiguration: (key) => key === "fimble" || key === `fimble.${name}` });
-      }
+      await state.configurationChanged(name);
     },
   });
+  state.configurationChanged = async (name) => {
+    for (const listener of listeners) {
+      await listener({ affectsConfiguration: (key) => key === "fimble" || key === `fimble.${name}` });
+    }
+  };
   return {
     StatusBarAlignment: { Left: 1, Right: 2 },
     ConfigurationTarget: { Global: 1 },
@@ -94,7 +97,8 @@ function makeClientModule(state) {
     async sendRequest(method, params) {
       assert.equal(method, "fimble/stats");
       assert.deepEqual(params, {}, "pygls refuses a custom request without params");
-      return state.modelLoads ? { prompt_tokens: 0 } : {};
+      // Without an engine the server still reports its (empty) request figures.
+      return state.modelLoads ? { prompt_tokens: 0, engine: state.engine } : { recent: [] };
     }
     async sendNotification(method, params) { this.notifications.push({ method, params }); }
   }
@@ -105,7 +109,9 @@ let state;
 let extension;
 
 beforeEach(() => {
-  state = { settings: {}, commands: {}, clients: [], modelLoads: true };
+  state = {
+    settings: {}, commands: {}, clients: [], modelLoads: true, engine: { kind: "local", remote: false },
+  };
   const stub = makeStub(state);
   const clientModule = makeClientModule(state);
   const load = Module._load;
@@ -185,4 +191,18 @@ test("restart stops the client and starts a new one; showLog shows the log", asy
   assert.equal(state.clients[0].stopped, true);
   state.commands["fimble.showLog"]();
   assert.equal(state.outputChannel.shown, true);
+});
+
+test("a remote engine shows its host in the status bar until the setting is removed", async () => {
+  state.engine = { kind: "openai", remote: true, host: "llm.example.com" };
+  state.settings = { engine: "openai", remoteUrl: "https://llm.example.com" };
+  await extension.activate(context());
+  assert.equal(state.status.text, "$(sparkle) fimble (remote: llm.example.com)");
+  assert.match(state.status.tooltip, /sent to llm\.example\.com/);
+  state.engine = { kind: "local", remote: false };
+  delete state.settings.engine;
+  await state.configurationChanged("engine");
+  const sent = state.clients[0].notifications.at(-1);
+  assert.deepEqual(sent.params.settings, { remoteUrl: "https://llm.example.com" });
+  assert.equal(state.status.text, "$(sparkle) fimble");
 });

@@ -4,7 +4,7 @@ what leaves the machine, and what never does.
 Denied documents (`.env`, keys, ... in any spelling or case) get no suggestion and are never
 context; with a remote engine, neither are documents `.gitignore` covers. A setting the user
 removes returns to its default at once (the engine included), and `fimble/stats` says where
-prompts go.
+prompts go. Log files carry none of the code below DEBUG, at any level.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+from tests.e2e.conftest import (
+    SERVER_COMMAND,
+    StartServer,
+    inline_at,
+    only_text,
+    open_document,
+    send_raw_request,
+)
 from tests.e2e.recording_server import SUGGESTION, RecordingServer, recording_server
 
 ALLOWED = 'REGION_NAME_OK = "eu-allowed-7Qm"\n'
@@ -169,3 +177,29 @@ async def test_stats_say_the_engine_is_remote_and_where(
     stats = await client.protocol.send_request_async("fimble/stats", {})
     assert stats.engine.remote is True and stats.engine.host == "127.0.0.1"
     assert stats.engine.kind == "openai"
+
+
+@pytest.mark.parametrize("level", [None, "INFO", "WARNING", "ERROR", "DEBUG"])
+async def test_logs_carry_no_source_text_below_debug(
+    start_server: StartServer, tmp_path: Path, recorder: RecordingServer, level: str | None
+) -> None:
+    """A remote session at each log level: a denied document, an answer, a malformed request.
+    Only DEBUG, which the user turns on, may write the code (and does: the check can see)."""
+    log_file = tmp_path / "server.log"
+    command = [*SERVER_COMMAND, "--log-file", str(log_file)]
+    command += ["--log-level", level] if level else []
+    client = await start_server(
+        recorder.settings("infill"), root_uri=tmp_path.as_uri(), server_command=command
+    )
+    env_text = 'DEPLOY_TOKEN = "tok_envZQ81xv"\n'
+    (tmp_path / ".env").write_text(env_text)
+    await open_and_ask_inside(client, tmp_path, {".env": env_text})
+    assert await ask_in_app(client, tmp_path) == SUGGESTION
+    bad = {"textDocument": {"uri": "file:///x.py"}, "position": {"line": -1, "character": APP}}
+    with pytest.raises(JsonRpcException):
+        await send_raw_request(client, "textDocument/inlineCompletion", bad, "privacy-remote-1")
+    await client.protocol.send_request_async("fimble/stats", {})
+    logged = log_file.read_text(encoding="utf-8")
+    fragments = ["tok_envZQ81xv", "eu-allowed-7Qm", "REGION_NAME_OK", "DEPLOY_TOKEN", SUGGESTION]
+    leaked = [fragment for fragment in fragments if fragment in logged]
+    assert (leaked != []) == (level == "DEBUG"), (leaked, logged[-3000:])

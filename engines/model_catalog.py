@@ -264,6 +264,19 @@ def resolve_model(configured: str) -> Path:
     return pulled
 
 
+def model_file_for(configured: str) -> Path | None:
+    """The file `resolve_model(configured)` loads, named without joining, checking or
+    downloading it (None: a preset fimble knows no file for)."""
+    if not configured:
+        return cache_dir() / choose_default_model().model.file_name
+    preset = preset_named(configured)
+    if preset is None:
+        return Path(configured).expanduser()
+    if preset.embedded is not None:
+        return cache_dir() / preset.embedded.file_name
+    return pulled_path(preset) if preset.file_name else None
+
+
 # --- downloads ----------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from engines.completion_engine import CompletionCancelled, CompletionEngine
-from engines.model_catalog import preset_named
+from engines.model_catalog import model_file_for
 from engines.model_files import FileIdentity, file_identity
 from lsp_server.settings import Settings
 
@@ -46,13 +46,12 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
     )
 
 
-def configured_model_file(settings: Settings) -> Path | None:
-    """The model file the settings name directly (not the default, a preset or a server)."""
-    if settings.engine != "local" or not settings.model_path:
+def model_file_of(settings: Settings) -> Path | None:
+    """The model file the settings load: the default's, a preset's or a path (None: a
+    server, or a preset without a known file)."""
+    if settings.engine != "local":
         return None
-    if preset_named(settings.model_path) is not None:
-        return None
-    return Path(settings.model_path).expanduser()
+    return model_file_for(settings.model_path)
 
 
 class InferenceWorker:
@@ -96,12 +95,13 @@ class InferenceWorker:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
-        configured = configured_model_file(settings)
-        before = file_identity(configured) if configured is not None else None
+        expected = model_file_of(settings)
+        before = file_identity(expected) if expected is not None else None
         try:
             self._engine = self._factory(settings)
         except BaseException:
-            self._watched = (configured, before) if configured is not None else None
+            # Watched as it was before this try: fixing it (a pull, a copy) reloads.
+            self._watched = (expected, before) if expected is not None else None
             raise
         loaded = self._engine.model_file
         self._watched = (loaded, file_identity(loaded)) if loaded is not None else None

@@ -248,3 +248,26 @@ async def test_model_file_removed_corrupted_and_restored_while_serving(
 
     shutil.copyfile(original, model)
     assert "a" in await complete("restored-again")
+
+
+async def test_a_preset_pulled_after_a_failed_load_is_loaded_on_the_next_request(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    from engines.model_catalog import preset_named
+    from engines.model_files import assemble_embedded_model
+
+    cache = tmp_path / "cache"
+    preset = preset_named("qwen2.5-coder-0.5b-base")
+    assert preset is not None
+    env = {**os.environ, "FIMBLE_CACHE_DIR": str(cache)}
+    client = await start_server({"modelPath": preset.name}, env=env)
+    uri = "file:///work/pulled.py"
+    open_document(client, uri, ADD)
+    assert (await inline_at(client, uri, 1, len("    return "))).items == ()
+    assert any("not downloaded" in m for m in messages_of(client, types.MessageType.Error))
+    # What `fimble models pull` leaves (a GGUF of the same family stands in for the download).
+    target = cache / "models" / preset.file_name
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(assemble_embedded_model(), target)
+    result = await inline_at(client, uri, 1, len("    return "))
+    assert "a" in only_text(result) and "b" in only_text(result)

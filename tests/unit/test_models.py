@@ -17,7 +17,7 @@ from engines.memory_estimate import (
     fitting_configuration,
     read_gguf_metadata,
 )
-from engines.model_catalog import choose_default_model, resolve_model
+from engines.model_catalog import choose_default_model, model_file_for, resolve_model
 from engines.model_files import (
     CODER_1_5B_MODEL,
     DEFAULT_MODEL,
@@ -121,3 +121,17 @@ def test_model_path_accepts_preset_names(monkeypatch: pytest.MonkeyPatch, tmp_pa
         resolve_model("qwen3-coder-30b-a3b")
     with pytest.raises(ModelFileError, match="no GGUF download"):
         resolve_model("laguna-xs.2")
+
+
+def test_the_file_a_model_path_loads_is_named_without_loading_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FIMBLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(model_catalog, "gpu_backend", lambda: False)
+    assert model_file_for("") == tmp_path / DEFAULT_MODEL.file_name
+    assert model_file_for("qwen2.5-coder-1.5b") == tmp_path / CODER_1_5B_MODEL.file_name
+    pulled = tmp_path / "models" / "Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf"
+    assert model_file_for("qwen3-coder-30b-a3b") == pulled
+    assert model_file_for("laguna-xs.2") is None
+    assert model_file_for("~/m.gguf") == Path("~/m.gguf").expanduser()
+    assert list(tmp_path.iterdir()) == []  # nothing joined or downloaded

@@ -28,7 +28,12 @@ from typing import Any, TypeVar
 from context import Suggestion
 from context.cross_file_context import CrossFileSnippets
 from context.next_line import after_enter
-from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
+from engines.completion_engine import (
+    CompletionCancelled,
+    CompletionEngine,
+    EngineUnavailable,
+    GenerationStats,
+)
 from lsp_server.inference_worker import InferenceWorker
 from lsp_server.pipeline import CompletionRequest, Outcome, prefill, suggest
 from lsp_server.pipeline.document_runs import fill_runs
@@ -102,20 +107,17 @@ class Scheduler:
         if remembered is not None:
             return remembered[0]
         self.make_way()  # answers from memory above leave the worker's work alone
-        engine = await self._load_engine()
-        if engine is None or version_of() != request.version:
+        # Registered before loading and gathering: an edit or a newer request meanwhile
+        # cancels it before it reaches the worker.
+        cancel = self.supersede(request.document)
+        try:
+            asked = await self._ask_model(request, cancel, started)
+        finally:
+            if self._latest.get(request.document) is cancel:
+                del self._latest[request.document]
+        if asked is None:
             return None
-        request = request.with_cross_file(await self._gather_context(request, engine))
-
-        def job(engine: CompletionEngine, cancel: threading.Event) -> Outcome:
-            outcome = suggest(engine, request, cancel).stopped_if(cancel)
-            if outcome.cancelled:  # recorded here: a cancelled caller awaits no result
-                self.requests.record(CANCELLED, outcome.stats, started=started)
-            return outcome
-
-        outcome = await self._foreground(request.document, job, engine)
-        if outcome is None or outcome.cancelled:
-            return None
+        request, outcome = asked
         if version_of() != request.version:
             self.requests.record(CANCELLED, outcome.stats, started=started)
             return None  # the document changed meanwhile: the answer is for text gone
@@ -143,10 +145,33 @@ class Scheduler:
         self.requests.record(source, None, started=started)
         return (answer,)
 
-    async def _foreground(self, uri: str, job: Job[T], engine: CompletionEngine) -> T | None:
-        """Run a request's `job`, superseding the document's previous one; None if the engine
-        went away or could not answer."""
-        cancel = self.supersede(uri)
+    async def _ask_model(
+        self, request: CompletionRequest, cancel: threading.Event, started: float
+    ) -> tuple[CompletionRequest, Outcome] | None:
+        """The request with its context, and the model's outcome; None where there is no
+        engine or `cancel` was set before the job started (recorded: no model pass)."""
+        engine = await self._load_engine()
+        if engine is None:
+            return None
+        if not cancel.is_set():
+            request = request.with_cross_file(await self._gather_context(request, engine))
+        if cancel.is_set():
+            self.requests.record(CANCELLED, GenerationStats(passes=0), started=started)
+            return None
+
+        def job(engine: CompletionEngine, cancel: threading.Event) -> Outcome:
+            outcome = suggest(engine, request, cancel).stopped_if(cancel)
+            if outcome.cancelled:  # recorded here: a cancelled caller awaits no result
+                self.requests.record(CANCELLED, outcome.stats, started=started)
+            return outcome
+
+        outcome = await self._foreground(job, engine, cancel)
+        return (request, outcome) if outcome is not None and not outcome.cancelled else None
+
+    async def _foreground(
+        self, job: Job[T], engine: CompletionEngine, cancel: threading.Event
+    ) -> T | None:
+        """Run a request's `job`; None if the engine went away or could not answer."""
         try:
             return await self.worker.run(job, engine, cancel, request=True)
         except CompletionCancelled:
@@ -154,9 +179,6 @@ class Scheduler:
         except EngineUnavailable as error:
             self._tell(str(error))
             return None
-        finally:
-            if self._latest.get(uri) is cancel:
-                del self._latest[uri]
 
     def supersede(self, uri: str, event: threading.Event | None = None) -> threading.Event:
         """A cancel event for a new request; the previous one for this document is cancelled."""

@@ -271,3 +271,32 @@ async def test_a_preset_pulled_after_a_failed_load_is_loaded_on_the_next_request
     shutil.copyfile(assemble_embedded_model(), target)
     result = await inline_at(client, uri, 1, len("    return "))
     assert "a" in only_text(result) and "b" in only_text(result)
+
+
+async def test_an_edit_while_the_request_gathers_context_stops_it_before_the_model(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    hold = GenerationHold(tmp_path)
+    # No background work: the only context gathering for the document is the request's.
+    settings = {"backgroundPrefill": False, "speculateNextLine": False}
+    client = await start_server(settings, env=hold.env(), server_command=HOLDING_SERVER)
+    await assert_still_serving(client)  # the model is loaded
+    uri = "file:///work/edited-while-gathering.py"
+    open_document(client, uri, ADD)
+    hold.arm_gathering(uri)
+    request = asyncio.ensure_future(inline_at(client, uri, 1, len("    return ")))
+    await hold.gathering_held()
+    at = types.Position(0, 0)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(at, at), text="# x\n")],
+        )
+    )
+    await client.protocol.send_request_async("fimble/stats", {})  # the edit was handled
+    hold.release_gathering()
+    assert (await asyncio.wait_for(request, GUARD_SECONDS)).items == ()
+    record = await client.protocol.send_request_async("fimble/stats", {})
+    # Cancelled before the worker saw it: no model pass for the text gone.
+    assert record.source == "cancelled" and record.passes == 0, record
+    assert record.totals.model == 1, record.totals  # the warm-up request only

@@ -3,9 +3,10 @@
 Two wire formats: an OpenAI-compatible `/v1/completions` request whose prompt is the raw
 fill-in-the-middle text (markers from `fim_templates`), and llama-server's `/infill`, which
 builds the prompt itself. Both stream server-sent events over one HTTP response per request;
-closing the generator, or setting the cancel event, closes that response and with it the
-connection, so the server stops generating. Only failures to connect are retried (with
-backoff): a request the server saw is never sent twice. TLS certificates are always verified.
+closing the generator, or setting the cancel event, ends that response and with it the
+connection, so the server stops generating. How a failing server is survived (retries,
+Retry-After, limits on what is read, TLS) is `server_connection`'s part; this module reads
+the wire formats, and drops an answer whose events are not what the format says.
 
 This is the one place where fimble talks to another machine, and only when the settings name
 a server: the default engine is in-process.
@@ -24,12 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from engines.completion_engine import (
     CompletionCancelled,
     EngineDescription,
-    EngineUnavailable,
     FimRequest,
     GenerationStats,
 )
@@ -40,6 +38,8 @@ from engines.fim_templates import (
     template_named,
     text_prompt,
 )
+from engines.server_connection import RemoteEngineError as RemoteEngineError  # re-exported
+from engines.server_connection import ServerConnection
 
 REMOTE_KINDS = ("openai", "infill")
 # Without the server's vocabulary token counts are estimated. Measured with Qwen2.5-Coder's
@@ -47,10 +47,14 @@ REMOTE_KINDS = ("openai", "infill")
 # densest file (short snippets can go lower). Counting 3 bytes as one token over-estimates
 # whole files on purpose: prompts come out somewhat shorter than their budget, never longer.
 BYTES_PER_TOKEN_ESTIMATE = 3
+# What an answer may weigh before it is dropped as broken: one event per token of a few
+# hundred bytes, a final event that may repeat the prompt (llama-server), and ample room.
+ANSWER_BYTES_BASE = 1024 * 1024
+ANSWER_BYTES_PER_TOKEN = 4096
 
 
-class RemoteEngineError(EngineUnavailable):
-    """The server could not be reached or refused the request; the message says what to do."""
+class MalformedEvent(ValueError):
+    """An event that is not what the wire format says."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,13 @@ def _api_key(env_name: str) -> str | None:
     return value
 
 
+def answer_byte_limit(max_tokens: int) -> int:
+    """The most bytes read of an answer of at most `max_tokens` tokens."""
+    return ANSWER_BYTES_BASE + max(max_tokens, 0) * ANSWER_BYTES_PER_TOKEN
+
+
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of a server-sent event stream, up to `[DONE]`."""
+    """The JSON objects of a server-sent event stream, up to `[DONE]`."""
     for line in lines:
         if not line.startswith("data:"):
             continue  # comments (": ping"), event names, blank separators
@@ -104,9 +113,20 @@ def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             return
         if not data:
             continue
-        payload = json.loads(data)
-        if isinstance(payload, dict):
-            yield payload
+        try:
+            payload = json.loads(data)
+        except ValueError as error:
+            raise MalformedEvent("not JSON") from error
+        if not isinstance(payload, dict):
+            raise MalformedEvent("not a JSON object")
+        yield payload
+
+
+def _text_field(value: object) -> str:
+    """A text field of an event: a string, or absent (None)."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise MalformedEvent("a text field that is not a string")
 
 
 class RemoteEngine:
@@ -124,13 +144,17 @@ class RemoteEngine:
         key = _api_key(config.api_key_env)
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
-        timeout = httpx.Timeout(config.timeout_seconds, connect=min(config.timeout_seconds, 10.0))
-        # verify=True is httpx's default; spelled out because it must never be switched off.
-        self._client = httpx.Client(headers=headers, timeout=timeout, verify=True, trust_env=False)
         self._stats = GenerationStats()
-        self.connection_attempts = 0
         endpoint = "/v1/completions" if config.kind == "openai" else "/infill"
         self._endpoint = self._base + endpoint
+        self._server = ServerConnection(
+            self._base,
+            self._endpoint,
+            headers,
+            config.timeout_seconds,
+            config.connect_retries,
+            config.backoff_seconds,
+        )
         self._description = EngineDescription(
             model_path=f"{self._endpoint} ({config.model or 'server default model'})",
             fim_template=self._template.name if config.kind == "openai" else "server (/infill)",
@@ -156,11 +180,15 @@ class RemoteEngine:
     def model_file(self) -> Path | None:
         return None
 
+    @property
+    def connection_attempts(self) -> int:
+        return self._server.connection_attempts
+
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
     def close(self) -> None:
-        self._client.close()
+        self._server.close()
 
     def request_body(self, request: FimRequest) -> dict[str, Any]:
         """The JSON body sent for `request` (public so that tests can read it)."""
@@ -221,36 +249,30 @@ class RemoteEngine:
         self._stats.prompt_tokens = estimate_tokens(defuse_markers(self._template, prompt_text))
         self._stats.evaluated_tokens = self._stats.prompt_tokens
         started = time.perf_counter()
-        with self._open(request, cancel) as response:
-            self._stats.prefill_seconds = time.perf_counter() - started
-            decoding = time.perf_counter()
-            watcher = _CancelWatcher(cancel, response)
-            try:
-                yield from self._pieces(response, cancel)
-            except Exception as error:
-                if cancel.is_set():  # whatever the closed stream raised, the cause is the cancel
-                    self._stats.stop_reason = "cancelled"
-                    raise CompletionCancelled() from error
-                if isinstance(error, httpx.TimeoutException):
-                    raise RemoteEngineError(
-                        f"the server at {self._base} sent nothing for "
-                        f"{self._config.timeout_seconds:g} s (remoteTimeout)"
-                    ) from error
-                if isinstance(error, (httpx.HTTPError, httpx.StreamError, ValueError)):
-                    raise RemoteEngineError(
-                        f"the server at {self._base} broke off the answer: {error}"
-                    ) from error
-                raise
-            finally:
-                watcher.stop()
-                self._stats.decode_seconds = time.perf_counter() - decoding
+        body = self.request_body(request)
+        lines = self._server.lines(body, answer_byte_limit(request.max_tokens), cancel)
+        try:
+            yield from self._pieces(_events(lines), started)
+        except CompletionCancelled:
+            self._stats.stop_reason = "cancelled"
+            raise
+        except MalformedEvent as error:
+            raise RemoteEngineError(
+                f"the server at {self._base} sent events that are not {self._config.kind} "
+                "completions; its answers are dropped. Is remoteUrl a server of that kind?"
+            ) from error
+        finally:
+            lines.close()  # the connection ends with it
+            if self._stats.prefill_seconds:
+                self._stats.decode_seconds = (
+                    time.perf_counter() - started - self._stats.prefill_seconds
+                )
 
-    def _pieces(self, response: httpx.Response, cancel: threading.Event) -> Iterator[str]:
+    def _pieces(self, events: Iterator[dict[str, Any]], started: float) -> Iterator[str]:
         self._stats.stop_reason = "end_of_stream"
-        for event in _events(response.iter_lines()):
-            if cancel.is_set():
-                self._stats.stop_reason = "cancelled"
-                raise CompletionCancelled()
+        for event in events:
+            if not self._stats.prefill_seconds:  # the server's prompt evaluation, roughly
+                self._stats.prefill_seconds = time.perf_counter() - started
             text, finish = self._parse(event)
             if text:
                 self._stats.generated_tokens += 1  # one event per token on these servers
@@ -265,88 +287,12 @@ class RemoteEngine:
         """(text, finish reason or "") of one streamed event."""
         if "error" in event:
             raise RemoteEngineError(f"the server at {self._base} reported: {event['error']}")
-        if self._config.kind == "openai":
-            choices = event.get("choices") or [{}]
-            choice = choices[0] if isinstance(choices[0], dict) else {}
-            text = choice.get("text")
-            return (text if isinstance(text, str) else ""), str(choice.get("finish_reason") or "")
-        content = event.get("content")
-        finished = bool(event.get("stop"))
-        reason = str(event.get("stop_type") or "stop") if finished else ""
-        return (content if isinstance(content, str) else ""), reason
-
-    def _open(self, request: FimRequest, cancel: threading.Event) -> _OpenResponse:
-        body = self.request_body(request)
-        attempt = 0
-        while True:
-            if cancel.is_set():
-                self._stats.stop_reason = "cancelled"
-                raise CompletionCancelled()
-            attempt += 1
-            self.connection_attempts += 1
-            try:
-                response = self._client.send(
-                    self._client.build_request("POST", self._endpoint, json=body), stream=True
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                if attempt > self._config.connect_retries:
-                    raise RemoteEngineError(
-                        f"cannot connect to {self._base} ({error}); tried {attempt} times. Is "
-                        "the server running, and is remoteUrl right?"
-                    ) from error
-                delay = self._config.backoff_seconds * 2 ** (attempt - 1)
-                if cancel.wait(delay):
-                    self._stats.stop_reason = "cancelled"
-                    raise CompletionCancelled() from error
-                continue
-            except httpx.TimeoutException as error:
-                raise RemoteEngineError(
-                    f"the server at {self._base} did not answer within "
-                    f"{self._config.timeout_seconds:g} s (remoteTimeout)"
-                ) from error
-            if response.status_code != 200:
-                detail = response.read().decode("utf-8", errors="replace")[:300]
-                response.close()
-                hint = " Check remoteApiKeyEnv." if response.status_code in (401, 403) else ""
-                raise RemoteEngineError(
-                    f"{self._endpoint} answered HTTP {response.status_code}: {detail}{hint}"
-                )
-            return _OpenResponse(response)
-
-
-class _OpenResponse:
-    """Closes the streamed response however the consumer leaves (the connection goes too)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-    def __enter__(self) -> httpx.Response:
-        return self.response
-
-    def __exit__(self, *exc: object) -> None:
-        self.response.close()
-
-
-class _CancelWatcher:
-    """Closes the response as soon as `cancel` is set, even while a read is blocked.
-
-    Between events the stream checks the flag itself; this covers the wait for the first
-    token (the server's prefill), which can take seconds.
-    """
-
-    def __init__(self, cancel: threading.Event, response: httpx.Response) -> None:
-        self._cancel = cancel
-        self._response = response
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="fimble-cancel", daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._done.is_set():
-            if self._cancel.wait(0.05):
-                if not self._done.is_set():
-                    self._response.close()
-                return
-
-    def stop(self) -> None:
-        self._done.set()
+        if self._config.kind == "infill":
+            finished = bool(event.get("stop"))
+            reason = (_text_field(event.get("stop_type")) or "stop") if finished else ""
+            return _text_field(event.get("content")), reason
+        choices = event.get("choices") or []
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise MalformedEvent("choices that are not a list of objects")
+        choice = choices[0] if choices else {}  # none: a usage-only event
+        return _text_field(choice.get("text")), _text_field(choice.get("finish_reason"))

@@ -62,12 +62,15 @@ def network_attempts(audit_log: Path) -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that starts `fimble serve` loads the real model: mark it `model`.
+    """Every test that starts `fimble serve` loads the real model: mark it `model`, unless
+    it is marked `loads_no_model` (a remote engine only: it checks that no model appears).
 
     (A `pytestmark` in a conftest marks nothing.) Tests that load the model another way (the
     command line, an engine in-process) carry the mark themselves.
     """
     for item in items:
+        if item.get_closest_marker("loads_no_model") is not None:
+            continue
         if "start_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
 

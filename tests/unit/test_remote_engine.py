@@ -1,28 +1,53 @@
-"""Remote engine requests and parsing (the streaming itself is tested against a real server).
+"""Remote engine requests and parsing, and the engine against servers that fail.
 
 llama-cpp-python's server has no `/infill`, so the `/infill` engine's wire format is checked
 here against a loopback stub that answers the way llama-server documents its streamed
-events; the OpenAI path runs against a real server in tests/e2e/test_remote_engine.py.
+events; the OpenAI path runs against a real server in tests/e2e/test_remote_engine.py. The
+faults (tests/e2e/misbehaving_server.py) are checked here where the engine alone shows them
+(memory, cancellation, a certificate fimble is made to trust); through the LSP in
+tests/e2e/test_remote_faults.py.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import certifi
 import pytest
 
-from engines.completion_engine import ContextSnippet, FimRequest
+from engines.completion_engine import CompletionCancelled, ContextSnippet, FimRequest
 from engines.fim_templates import FIM_TEMPLATES, template_named, text_prompt
 from engines.remote_engine import (
     RemoteEngine,
     RemoteEngineConfig,
     RemoteEngineError,
     estimate_tokens,
+)
+from engines.server_connection import (
+    RETRY_AFTER_DEFAULT_S,
+    RETRY_AFTER_MAX_S,
+    AnswerTooLong,
+    capped_lines,
+    retry_after_seconds,
+)
+from tests.e2e.misbehaving_server import (
+    HEALTHY,
+    HUGE,
+    HUGE_BYTES,
+    HUGE_ERROR,
+    MALFORMED,
+    SILENT,
+    MisbehavingServer,
+    tls_context,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +154,113 @@ def test_a_steered_request_is_not_sent_to_a_server_that_cannot_be_steered() -> N
     assert list(engine.stream(request, threading.Event())) == []
     assert engine.last_stats.stop_reason == "cannot_avoid"
     engine.close()
+
+
+REQUEST = FimRequest("def add(a, b):\n    return a", "\n", 16)
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[MisbehavingServer]:
+    server = MisbehavingServer()
+    yield server
+    server.close()
+
+
+def engine_at(url: str, timeout_seconds: float = 5.0) -> RemoteEngine:
+    return RemoteEngine(RemoteEngineConfig("openai", url, timeout_seconds=timeout_seconds))
+
+
+@pytest.mark.parametrize("fault", [HUGE, HUGE_ERROR])
+def test_a_huge_answer_is_not_read_whole(fault: str, misbehaving: MisbehavingServer) -> None:
+    misbehaving.fault = fault
+    engine = engine_at(misbehaving.url)
+    tracemalloc.start()
+    try:
+        with pytest.raises(RemoteEngineError):
+            list(engine.stream(REQUEST, threading.Event()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        engine.close()
+    print(f"{fault}: peak {peak / 1e6:.2f} MB traced for a {HUGE_BYTES / 1e6:.1f} MB answer")
+    assert peak < HUGE_BYTES / 2
+
+
+MALFORMED_CASES = (
+    "{not json",
+    "[1, 2]",
+    '{"choices": 5}',
+    '{"choices": ["text"]}',
+    '{"choices": [{"text": 7}]}',
+)
+
+
+def test_malformed_events_drop_the_answer_with_one_message(
+    misbehaving: MisbehavingServer,
+) -> None:
+    misbehaving.fault = MALFORMED
+    engine = engine_at(misbehaving.url)
+    messages = set()
+    for malformed in MALFORMED_CASES:
+        misbehaving.malformed_events = ('{"choices": [{"text": " +"}]}', malformed)
+        with pytest.raises(RemoteEngineError) as raised:
+            list(engine.stream(REQUEST, threading.Event()))
+        messages.add(str(raised.value))
+    engine.close()
+    assert len(messages) == 1, messages
+
+
+def test_a_cancelled_request_does_not_wait_for_a_silent_server(
+    misbehaving: MisbehavingServer,
+) -> None:
+    misbehaving.fault = SILENT
+    engine = engine_at(misbehaving.url, timeout_seconds=10.0)
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    started = time.perf_counter()
+    with pytest.raises(CompletionCancelled):
+        list(engine.stream(REQUEST, cancel))
+    given_up = time.perf_counter() - started
+    engine.close()
+    print(f"cancelled after 0.2 s, given up after {given_up:.3f} s")
+    assert given_up < 5.0  # the remoteTimeout is 10 s
+
+
+@pytest.mark.parametrize(("host", "refused"), [("wrong.example", True), ("127.0.0.1", False)])
+def test_a_certificate_for_another_host_is_refused_at_once(
+    host: str, refused: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the test's authority trusted (httpx reads certifi's bundle), only the host name
+    differs between the two cases."""
+    authority = tmp_path / "authority.pem"
+    server = MisbehavingServer(HEALTHY, tls=tls_context(tmp_path, host, trusted_by=authority))
+    monkeypatch.setattr(certifi, "where", lambda: str(authority))
+    engine = engine_at(server.url)
+    try:
+        if refused:
+            with pytest.raises(RemoteEngineError, match=r"certificate .* refused \(.*mismatch"):
+                list(engine.stream(REQUEST, threading.Event()))
+            assert engine.connection_attempts == 1 and server.requests == 0
+        else:
+            assert "".join(engine.stream(REQUEST, threading.Event())) == " + b"
+    finally:
+        engine.close()
+        server.close()
+
+
+def test_retry_after_in_seconds_or_as_a_date_within_bounds() -> None:
+    assert retry_after_seconds("5") == 5.0
+    assert retry_after_seconds(None) == RETRY_AFTER_DEFAULT_S
+    assert retry_after_seconds("soon") == RETRY_AFTER_DEFAULT_S
+    assert retry_after_seconds("86400") == RETRY_AFTER_MAX_S
+    assert retry_after_seconds("-3") == 0.0
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+    assert 25 < retry_after_seconds(email.utils.format_datetime(later, usegmt=True)) <= 30
+
+
+def test_lines_across_chunks_whatever_ends_them() -> None:
+    chunks = [b"data: a\r", b"\ndata: b\n\nda", b"ta: c\rdata: \xc3", b"\xa9"]
+    lines = [line for line in capped_lines(iter(chunks), 100) if line]
+    assert lines == ["data: a", "data: b", "data: c", "data: \u00e9"]
+    with pytest.raises(AnswerTooLong):
+        list(capped_lines(iter([b"x" * 60, b"y" * 60]), 100))

@@ -147,6 +147,17 @@ class FimbleServer(LanguageServer):
         return int(self.workspace.position_codec.client_num_units(text))
 
 
+def popup_while_typing(context: types.CompletionContext | None) -> bool:
+    """Whether a completion popup was asked for by typing (a trigger character, or the list
+    asked again as the user types on) rather than by the user. Helix sends its first
+    automatic request as Invoked too: only its later ones are known to be typing."""
+    typing_kinds = (
+        types.CompletionTriggerKind.TriggerCharacter,
+        types.CompletionTriggerKind.TriggerForIncompleteCompletions,
+    )
+    return context is not None and context.trigger_kind in typing_kinds
+
+
 def end_of_insertion(change: types.TextDocumentContentChangePartial) -> types.Position:
     """Where the cursor is after `change` (in the client's units, UTF-16 assumed for them)."""
     start = change.range.start
@@ -227,7 +238,8 @@ async def inline_completion(
 
 
 async def completion(ls: FimbleServer, params: types.CompletionParams) -> types.CompletionList:
-    found = await ls.suggestion(params.text_document.uri, params.position)
+    typing = popup_while_typing(params.context)
+    found = await ls.suggestion(params.text_document.uri, params.position, typing)
     if found is None:
         return types.CompletionList(is_incomplete=True, items=[])
     position, request, suggestion = found

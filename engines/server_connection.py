@@ -19,6 +19,7 @@ the editor shows it once, not once per keystroke.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import socket
 import ssl
@@ -31,6 +32,8 @@ from typing import Any
 import httpx
 
 from engines.completion_engine import CompletionCancelled, EngineUnavailable
+
+logger = logging.getLogger("fimble.remote")
 
 ERROR_DETAIL_BYTES = 300
 RETRY_AFTER_DEFAULT_S = 1.0  # a 429 or 503 without a readable Retry-After
@@ -138,8 +141,14 @@ class ServerConnection:
         a server that is overloaded asked fimble to wait."""
         detail = _first_bytes(response, ERROR_DETAIL_BYTES).decode("utf-8", errors="replace")
         status = response.status_code
+        # The body only at DEBUG: a server may echo the prompt in it, and a body that changes
+        # on every request (an id) would make each keystroke's message a new one.
+        logger.debug("%s answered HTTP %d: %s", self.endpoint, status, detail)
         hint = " Check remoteApiKeyEnv." if status in (401, 403) else ""
-        message = f"{self.endpoint} answered HTTP {status}: {detail}{hint}"
+        message = (
+            f"{self.endpoint} answered HTTP {status}; its answer is in the log at DEBUG "
+            f"level.{hint}"
+        )
         if status in WAIT_STATUSES:
             message = (
                 f"{self.endpoint} answered HTTP {status} (overloaded): fimble sends it nothing "

@@ -105,7 +105,8 @@ class MisbehavingServer:
 
     def _answer(self, connection: socket.socket, fault: str) -> None:
         if fault == HTTP_500:
-            body = b'{"error": "CUDA error: out of memory"}'
+            # A fresh id each time, as many servers add: the message must not change with it.
+            body = b'{"error": "CUDA error: out of memory", "id": %d}' % self.requests
             head = {"Content-Type": "application/json", "Content-Length": str(len(body))}
             connection.sendall(_head("500 Internal Server Error", head) + body)
         elif fault == RATE_LIMITED:

@@ -122,6 +122,7 @@ async def test_a_failing_server_gets_empty_answers_one_message_and_recovery(
         assert all(empty for _, empty in answers)
         assert all(seconds < REMOTE_TIMEOUT + GUARD_S for seconds, _ in answers)
         assert len(messages_shown(client)) == 1
+        assert "CUDA" not in messages_shown(client)[0]  # the body only in the DEBUG log
         assert server.requests == KEYSTROKES  # one each: nothing retried
         assert (await suggestion_after_recovery(client, server)).startswith(" + b")
     finally:

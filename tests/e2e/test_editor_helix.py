@@ -1,7 +1,8 @@
 """Helix's request pattern against `fimble serve`.
 
-Helix (checked in its source and issue tracker, see the field notes) sends automatic
-completion requests with triggerKind Invoked, never sends `$/cancelRequest`, and keeps typing
+Helix (checked in its source, handlers/completion/request.rs) sends its first automatic
+completion request with triggerKind Invoked (later ones, while its list stays open, as
+TriggerForIncompleteCompletions), never sends `$/cancelRequest`, and keeps typing
 (incremental didChange) while its requests are in flight. So the server must answer every
 request, answer the stale ones (for an older document version) at once and empty, and give
 the newest one the real suggestion.

@@ -171,7 +171,17 @@ class CrossFileContext:
             self.recent.touch(path, text, line)
 
     def close_document(self, path: Path) -> None:
+        """Forget the document's editor text: its recent regions go, and the similar-code
+        index keeps it only as saved in the workspace (unsaved or outside: not at all)."""
         self._open.pop(path, None)
+        self.recent.forget(path)
+        self.similar.remove(path)
+        if language_for_path(str(path)) == "plaintext" or not self.scope.allows(path):
+            return
+        stamp = self._stamp(path)
+        text = self.scope.read(path) if stamp is not None else None
+        if text is not None:
+            self.similar.update(path, text, stamp)
 
     def open_documents(self) -> dict[Path, str]:
         return dict(self._open)

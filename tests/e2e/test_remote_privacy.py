@@ -2,7 +2,8 @@
 what leaves the machine, and what never does.
 
 Denied documents (`.env`, keys, ... in any spelling or case) get no suggestion and are never
-context; with a remote engine, neither are documents `.gitignore` covers. A setting the user
+context; with a remote engine, neither are documents `.gitignore` covers. A closed document
+is context only as saved on disk. A setting the user
 removes returns to its default at once (the engine included), and `fimble/stats` says where
 prompts go. Log files carry none of the code below DEBUG, at any level.
 """
@@ -203,3 +204,33 @@ async def test_logs_carry_no_source_text_below_debug(
     fragments = ["tok_envZQ81xv", "eu-allowed-7Qm", "REGION_NAME_OK", "DEPLOY_TOKEN", SUGGESTION]
     leaked = [fragment for fragment in fragments if fragment in logged]
     assert (leaked != []) == (level == "DEBUG"), (leaked, logged[-3000:])
+
+
+async def test_a_closed_document_is_context_only_as_saved(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """An unsaved document closed (a discarded draft, a benchmark's task) is forgotten by
+    every source; a saved one is context only as its file on disk reads."""
+    saved = tmp_path / "saved_helpers.py"
+    saved.write_text("def saved_total(values):\n    return sum(values)  # on_disk_Q7\n")
+    client = await start_server(recorder.settings("infill"), root_uri=tmp_path.as_uri())
+    drafts = {
+        tmp_path / "draft_helpers.py": "def draft_total(values):\n    return 0  # draft_K3\n",
+        saved: "def saved_total(values):\n    return 0  # unsaved_edit_M5\n",
+    }
+    for path, text in drafts.items():
+        open_document(client, path.as_uri(), text)
+        edit(client, path.as_uri(), 2, "# editing\n")  # a recent region, indexed too
+    await ask_in_app(client, tmp_path)
+    assert recorder.received("draft_K3") and recorder.received("unsaved_edit_M5")
+    for path in drafts:
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(path.as_uri()))
+        )
+    before = len(recorder.bodies)
+    user = tmp_path / "totals.py"
+    open_document(client, user.as_uri(), "def total_of(values):\n    return ")
+    await inline_at(client, user.as_uri(), 1, len("    return "))
+    assert len(recorder.bodies) > before
+    later = recorder.bodies[before:]
+    assert not any("draft_K3" in body or "unsaved_edit_M5" in body for body in later)

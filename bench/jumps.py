@@ -169,6 +169,7 @@ async def run_pass(name: str, settings: dict[str, Any], scene: Scene, pacing: Pa
         session.open(uri, scene.text)
         print(f"  {name}: reading for {pacing.read_s:.0f} s", file=sys.stderr, flush=True)
         await asyncio.sleep(pacing.read_s)
+        print(f"  {name}: after reading, {await session.totals()}", file=sys.stderr, flush=True)
         lines = scene.text.split("\n")
         for target, direction in jump_plan(scene.text, pacing.jumps):
             await asyncio.sleep(pacing.jump_pause_s)

@@ -276,6 +276,19 @@ class LspSession:
         answer = self.client.protocol.send_request_async(STATS_REQUEST, {})
         return RequestFigures.from_stats(await asyncio.wait_for(answer, timeout))
 
+    async def totals(self, timeout: float = REQUEST_TIMEOUT_S) -> dict[str, int]:
+        """The server's running counts per source and background event (`fimble/stats`)."""
+        answer = await asyncio.wait_for(
+            self.client.protocol.send_request_async(STATS_REQUEST, {}), timeout
+        )
+        counts = (
+            answer.get("totals") if isinstance(answer, dict) else getattr(answer, "totals", None)
+        )
+        if counts is None:
+            return {}
+        items = counts.items() if isinstance(counts, dict) else vars(counts).items()
+        return {str(name): int(value) for name, value in items}
+
     async def stop(self) -> None:
         """Shut the server down politely; kill it if it does not go."""
         with contextlib.suppress(Exception):

@@ -231,6 +231,7 @@ class Scheduler:
             return
         if not request.settings.kv_reuse:
             return
+        self._stop_runs_of_others(request.document)
         missing: list[int] = []
 
         def fill(
@@ -243,6 +244,13 @@ class Scheduler:
             return await self._on_worker(request, cancel, fill) and missing == [0]
 
         self._background_job(BackgroundJob(request.document, DOCUMENT_RUNS, True), run)
+
+    def _stop_runs_of_others(self, uri: str) -> None:
+        """The document in front of the user goes first: other documents' runs stop (what
+        they filled is kept) and go on when those documents are used again."""
+        for job, cancel in self._background.items():
+            if job.kind == DOCUMENT_RUNS and job.uri != uri:
+                cancel.set()
 
     def _forget_speculation_unless_on_the_way(self, request: CompletionRequest) -> None:
         answered = self._answered.get(request.document)

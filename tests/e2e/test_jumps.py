@@ -92,3 +92,22 @@ async def test_a_request_stops_the_background_runs_at_once(
     await inline_at(client, uri, blank_lines(text)[-1], 0)
     assert await counted(client, "background_stopped") >= 1
     await runs_ready(client)
+
+
+async def test_the_document_opened_last_gets_its_runs_first(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """An editor opens several documents (tabs restored, a neighbour peeked); the one opened
+    last is the one in front of the user, so its runs are filled before the others'."""
+    text = source()
+    client = await start_server(SETTINGS, root_uri=tmp_path.as_uri())
+    earlier = (tmp_path / "fim_templates.py").as_uri()
+    open_document(client, earlier, text)  # about 2,600 tokens of runs to fill
+    shorter = "".join(text.splitlines(keepends=True)[:40])
+    front = (tmp_path / "front.py").as_uri()
+    open_document(client, front, shorter)
+    await runs_ready(client)  # the first document whose runs are all in
+    await inline_at(client, front, blank_lines(shorter)[-1], 0)
+    record = await stats(client)
+    assert record.run_tokens > 0, record  # the front document's runs were the ones filled
+    assert record.evaluated_tokens <= SETTINGS["suffixTokens"] + 16, record

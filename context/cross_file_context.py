@@ -158,16 +158,20 @@ class CrossFileContext:
 
     def open_document(self, path: Path, text: str) -> None:
         self._open[path] = text
-        if self.scope.allows(path):
+        if self.scope.admits(path, text):
             self.similar.update(path, text, ("open", hash(text)))
 
     def change_document(self, path: Path, text: str, line: int | None) -> None:
         self._open[path] = text
-        if line is not None and self.scope.allows(path):
+        if not self.scope.admits(path, text):
+            # Grown too large or binary-looking: none of it is context any more.
+            self.recent.forget(path)
+            self.similar.remove(path)
+        elif line is not None:
             self.recent.touch(path, text, line)
 
     def view(self, path: Path, text: str, line: int) -> None:
-        if self.scope.allows(path):
+        if self.scope.admits(path, text):
             self.recent.touch(path, text, line)
 
     def close_document(self, path: Path) -> None:
@@ -190,12 +194,13 @@ class CrossFileContext:
 
     def _exists(self, path: Path) -> bool:
         if path in self._open:
-            return self.scope.allows(path)
+            return self.scope.admits(path, self._open[path])
         return path.is_file() and self.scope.allows(path)
 
     def _read(self, path: Path) -> str | None:
         if path in self._open:
-            return self._open[path] if self.scope.allows(path) else None
+            text = self._open[path]
+            return text if self.scope.admits(path, text) else None
         return self.scope.read(path)
 
     def _list_directory(self, directory: Path) -> list[Path]:
@@ -257,17 +262,24 @@ class CrossFileContext:
     def definitions(
         self, path: Path, text: str, offset: int, language_id: str
     ) -> list[RankedSnippet]:
+        root = self.scope.root_of(path)
+        if root is None:
+            return []
         cursor_line = text.count("\n", 0, offset)
         uses = _uses(text)
         ranked: list[RankedSnippet] = []
+        # Imports resolve inside the document's own workspace folder only, never falling
+        # back to the others: another folder is another project, and its module of the same
+        # name (`utils`, `config`) is not the one this file imports.
+        in_folder = self._in_folder_of(path)
         files = imported_files(
             text,
             language_id,
             path,
-            self.scope.roots,
-            self._exists,
-            self._list_directory,
-            self._read,
+            (root,),
+            lambda other: in_folder(other) and self._exists(other),
+            lambda directory: [p for p in self._list_directory(directory) if in_folder(p)],
+            lambda other: self._read(other) if in_folder(other) else None,
         )
         for imported in files:
             for entry in self._outline(imported.path):

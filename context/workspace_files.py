@@ -229,9 +229,22 @@ class WorkspaceScope:
             data = path.read_bytes()
         except OSError:
             return None
-        if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        if _looks_binary(data):
             return None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             return None
+
+    def admits(self, path: Path, text: str) -> bool:
+        """Whether an open document's `text` may be context: what `read` asks of a file on
+        disk (an allowed path, at most `max_file_bytes`, no NUL byte near the start)."""
+        limit = self.limits.max_file_bytes
+        if len(text) > limit or not self.allows(path):
+            return False
+        data = text.encode("utf-8", errors="surrogatepass")
+        return len(data) <= limit and not _looks_binary(data)
+
+
+def _looks_binary(data: bytes) -> bool:
+    return b"\x00" in data[:BINARY_SNIFF_BYTES]

@@ -87,6 +87,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         env: dict[str, str] | None = None,
         root_uri: str | None = None,
         server_command: list[str] | None = None,
+        workspace_folders: list[Path] | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
             server_command=server_command or SERVER_COMMAND,
@@ -100,6 +101,12 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
                 capabilities=editor_capabilities(encodings, progress),
                 initialization_options=initialization_options,
                 root_uri=root_uri or ROOT.as_uri(),
+                workspace_folders=[
+                    types.WorkspaceFolder(folder.as_uri(), folder.name)
+                    for folder in workspace_folders
+                ]
+                if workspace_folders
+                else None,
             )
         )
         return client

@@ -10,7 +10,7 @@ from context.cross_file_context import (
     RankedSnippet,
     choose_snippets,
 )
-from context.workspace_files import WorkspaceScope
+from context.workspace_files import ScopeLimits, WorkspaceScope
 from engines.completion_engine import ContextSnippet
 from engines.fim_templates import path_comment_block, resolve_fim_template
 
@@ -249,6 +249,51 @@ def test_code_of_another_workspace_folder_stays_out(tmp_path: Path) -> None:
         pass
     found = context.similar_code(current, query, query.index("return \n"))
     assert [item.path for item in found] == ["b.py"]
+
+
+def test_imports_resolve_in_the_documents_own_workspace_folder(tmp_path: Path) -> None:
+    """Two folders each with a `utils` module: the document imports its own folder's, and
+    where its folder has none, no other folder's module of that name stands in for it."""
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
+    _write(first, {"utils.py": "def tidy_zq(first_folder):\n    return 1\n"})
+    _write(second, {"utils.py": "def tidy_zq(second_folder):\n    return 2\n"})
+    app = "import utils\n\n\ndef run():\n    return utils.tidy_zq(\n"
+    _write(second, {"app.py": app})
+    _write(third, {"app.py": app})
+    context = CrossFileContext(WorkspaceScope([first, second, third]))
+    ranked = context.definitions((second / "app.py").resolve(), app, len(app) - 1, "python")
+    assert [(item.path, item.text) for item in ranked] == [
+        ("utils.py", "def tidy_zq(second_folder):\n    ...")
+    ]
+    assert context.definitions((third / "app.py").resolve(), app, len(app) - 1, "python") == []
+
+
+def test_an_open_document_too_large_or_binary_is_not_context(tmp_path: Path) -> None:
+    """Open documents pass the checks a file on disk does (size, NUL bytes): whatever the
+    editor holds, a huge or binary-looking text becomes no source's context."""
+    names = {"big_zq.py": "def big_zq(x):\n    return x\n", "blob_zq.py": "def blob_zq(x): ..."}
+    _write(tmp_path, names)
+    scope = WorkspaceScope([tmp_path], limits=ScopeLimits(max_file_bytes=2_000))
+    context = CrossFileContext(scope)
+    held = {
+        "big_zq.py": "def big_zq(value):\n    return value\n" + "# padding\n" * 300,
+        "blob_zq.py": "def blob_zq(value):\n    return value\x00\n",
+    }
+    for name, text in held.items():
+        path = (tmp_path / name).resolve()
+        context.open_document(path, text)
+        context.change_document(path, text, 1)
+    app = "from big_zq import big_zq\nfrom blob_zq import blob_zq\n\nbig_zq(blob_zq(1))\n"
+    current = (tmp_path / "app.py").resolve()
+    assert context.definitions(current, app, len(app), "python") == []
+    assert context.recent_regions(current) == []
+    assert context.similar_code(current, "def zq(value):\n    return value\n", 30) == []
+    # The same text within the limits is context.
+    small = held["big_zq.py"][:200]
+    context.change_document((tmp_path / "big_zq.py").resolve(), small, 1)
+    assert [item.path for item in context.recent_regions(current)] == ["big_zq.py"]
+    found = context.definitions(current, app, len(app), "python")
+    assert [item.text for item in found] == ["def big_zq(value):\n    ..."]
 
 
 def test_budget_is_respected_and_layout_is_sorted_by_path() -> None:

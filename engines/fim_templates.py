@@ -115,11 +115,10 @@ class ResolvedFimTemplate:
         """
         if not snippets or self.repo_name_id is None or self.file_sep_id is None:
             return []
-        head = [self.repo_name_id, *tokenize(f"{repo_name or 'workspace'}\n")]
-        for snippet in snippets:
-            text = snippet.text if snippet.text.endswith("\n") else snippet.text + "\n"
-            head += [self.file_sep_id, *tokenize(f"{snippet.path}\n{text}")]
-        head += [self.file_sep_id, *tokenize(f"{file_path or 'untitled'}\n")]
+        name, *files = repo_head_sections(repo_name, snippets, file_path)
+        head = [self.repo_name_id, *tokenize(name)]
+        for section in files:
+            head += [self.file_sep_id, *tokenize(section)]
         return head
 
     def prompt(
@@ -251,8 +250,49 @@ def split_at_line_start(
     return prefix[:line_start], prefix[line_start:]
 
 
-def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
-    """The FIM prompt as text, for servers that tokenize it themselves."""
+def snippet_text(snippet: ContextSnippet) -> str:
+    """A snippet's code as a repository-level prompt holds it: ending with a line break."""
+    return snippet.text if snippet.text.endswith("\n") else snippet.text + "\n"
+
+
+def repo_head_sections(
+    repo_name: str, snippets: Sequence[ContextSnippet], file_path: str
+) -> list[str]:
+    """The texts of a repository-level head: the repository's name (after the repo-name
+    marker), then each other file's path and code and last the current file's path (each
+    after a file separator)."""
+    sections = [f"{repo_name or 'workspace'}\n"]
+    sections += [f"{snippet.path}\n{snippet_text(snippet)}" for snippet in snippets]
+    return [*sections, f"{file_path or 'untitled'}\n"]
+
+
+def _text_head(
+    template: FimTemplate, snippets: Sequence[ContextSnippet], file_path: str, repo_name: str
+) -> str:
+    """Other files ahead of the prompt as text, markers included ("" without repo markers)."""
+    if not snippets or not template.repo_name_marker or not template.file_sep_marker:
+        return ""
+    name, *files = (
+        defuse_markers(template, section)
+        for section in repo_head_sections(repo_name, snippets, file_path)
+    )
+    return template.repo_name_marker + name + "".join(template.file_sep_marker + f for f in files)
+
+
+def text_prompt(
+    template: FimTemplate,
+    prefix: str,
+    suffix: str,
+    snippets: Sequence[ContextSnippet] = (),
+    file_path: str = "",
+    repo_name: str = "",
+) -> str:
+    """The FIM prompt as text, for servers that tokenize it themselves, with code from other
+    files laid out as the local engine lays it out for the same template (a repository-level
+    head where the template has repo markers, else path comments opening the prefix)."""
+    head = _text_head(template, snippets, file_path, repo_name)
+    if snippets and not head:
+        prefix = path_comment_block(snippets, file_path) + prefix
     prefix, typed = split_at_line_start(defuse_markers(template, prefix), template)
     suffix = defuse_markers(template, suffix)
     pre = _text_marker(template.prefix_marker).lstrip()
@@ -261,8 +301,8 @@ def text_prompt(template: FimTemplate, prefix: str, suffix: str) -> str:
     if template.name == "codellama":
         pre += " "  # CodeLlama's documented infilling format: "<PRE> {pre} <SUF>{suf} <MID>"
     if template.suffix_first:
-        return f"{suf.lstrip()}{suffix}{pre}{prefix}{mid}"
-    return f"{pre}{prefix}{suf}{suffix}{mid}{typed}"
+        return f"{head}{suf.lstrip()}{suffix}{pre}{prefix}{mid}"
+    return f"{head}{pre}{prefix}{suf}{suffix}{mid}{typed}"
 
 
 _HASH_COMMENT_EXTENSIONS = frozenset({".py", ".rb", ".sh", ".pl", ".r", ".yaml", ".yml", ".toml"})

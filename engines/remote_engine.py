@@ -33,7 +33,7 @@ from engines.completion_engine import (
 )
 from engines.fim_templates import (
     FimTemplate,
-    defuse_markers,
+    snippet_text,
     split_at_line_start,
     template_named,
     text_prompt,
@@ -129,6 +129,14 @@ def _text_field(value: object) -> str:
     raise MalformedEvent("a text field that is not a string")
 
 
+def _code_sent(body: dict[str, Any]) -> str:
+    """The text a request body asks the server to read: the prompt, or /infill's parts."""
+    if "input_prefix" not in body:
+        return str(body["prompt"])
+    extra = "".join(f"{item['filename']}\n{item['text']}" for item in body["input_extra"])
+    return f"{extra}{body['input_prefix']}{body['input_suffix']}{body['prompt']}"
+
+
 class RemoteEngine:
     """A `CompletionEngine` that streams suggestions from an HTTP inference server."""
 
@@ -194,7 +202,14 @@ class RemoteEngine:
         """The JSON body sent for `request` (public so that tests can read it)."""
         if self._config.kind == "openai":
             body: dict[str, Any] = {
-                "prompt": text_prompt(self._template, request.prefix, request.suffix),
+                "prompt": text_prompt(
+                    self._template,
+                    request.prefix,
+                    request.suffix,
+                    request.snippets,
+                    request.file_path,
+                    request.repo_name,
+                ),
                 "max_tokens": request.max_tokens,
                 "temperature": 0.0,
                 "stream": True,
@@ -208,7 +223,8 @@ class RemoteEngine:
             "input_prefix": above,
             "input_suffix": request.suffix,
             "input_extra": [
-                {"filename": snippet.path, "text": snippet.text} for snippet in request.snippets
+                {"filename": snippet.path, "text": snippet_text(snippet)}
+                for snippet in request.snippets
             ],
             "prompt": typed,  # llama-server puts it after the middle marker
             "n_predict": request.max_tokens,
@@ -245,11 +261,10 @@ class RemoteEngine:
             # again would only repeat the first answer: no second opinion.
             self._stats.stop_reason = "cannot_avoid"
             return
-        prompt_text = request.prefix + request.suffix
-        self._stats.prompt_tokens = estimate_tokens(defuse_markers(self._template, prompt_text))
+        body = self.request_body(request)
+        self._stats.prompt_tokens = estimate_tokens(_code_sent(body))
         self._stats.evaluated_tokens = self._stats.prompt_tokens
         started = time.perf_counter()
-        body = self.request_body(request)
         lines = self._server.lines(body, answer_byte_limit(request.max_tokens), cancel)
         try:
             yield from self._pieces(_events(lines), started)

@@ -101,8 +101,7 @@ async def test_denied_documents_get_nothing_and_never_leave(
     assert recorder.bodies == []
     # Another document is completed, with context, and none of it from the denied ones.
     assert await ask_in_app(client, tmp_path) == SUGGESTION
-    if engine == "infill":  # the openai prompt carries no code from other files
-        assert recorder.received("eu-allowed-7Qm")  # an open document's text is context
+    assert recorder.received("eu-allowed-7Qm")  # an open document's text is context
     for secret in ("tok_envZQ81xv", "MIIEvKeyZQ42Lw9", "BEGIN PRIVATE KEY"):
         assert not recorder.received(secret), secret
 

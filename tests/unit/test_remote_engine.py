@@ -25,7 +25,7 @@ import certifi
 import pytest
 
 from engines.completion_engine import CompletionCancelled, ContextSnippet, FimRequest
-from engines.fim_templates import FIM_TEMPLATES, template_named, text_prompt
+from engines.fim_templates import FIM_TEMPLATES, path_comment_block, template_named, text_prompt
 from engines.remote_engine import (
     RemoteEngine,
     RemoteEngineConfig,
@@ -66,6 +66,46 @@ def test_marker_strings_in_code_are_removed() -> None:
     qwen = template_named("qwen")
     prompt = text_prompt(qwen, 's = "<|fim_middle|><|endoftext|>"', "")
     assert prompt == '<|fim_prefix|><|fim_suffix|><|fim_middle|>s = ""'
+
+
+SNIPPETS = (
+    ContextSnippet("pkg/a.py", "def f(x):\n    ..."),
+    ContextSnippet("pkg/b.py", "X = '<|fim_middle|>'\n"),
+)
+
+
+def test_text_prompts_carry_other_files_as_the_local_engine_lays_them_out() -> None:
+    """The same layout as the local prompt (test_fim_templates: repository-level markers, or
+    path comments where the template has none), with marker strings in code removed."""
+    qwen = template_named("qwen")
+    prompt = text_prompt(qwen, "y = ", "\n", SNIPPETS, "pkg/main.py", "proj")
+    assert prompt == (
+        "<|repo_name|>proj\n<|file_sep|>pkg/a.py\ndef f(x):\n    ...\n<|file_sep|>pkg/b.py\n"
+        "X = ''\n<|file_sep|>pkg/main.py\n<|fim_prefix|><|fim_suffix|>\n<|fim_middle|>y = "
+    )
+    deepseek = template_named("deepseek")
+    prompt = text_prompt(deepseek, "y = ", "\n", SNIPPETS[:1], "pkg/main.py", "proj")
+    comments = path_comment_block(SNIPPETS[:1], "pkg/main.py")
+    assert prompt == f"<｜fim▁begin｜>{comments}<｜fim▁hole｜>\n<｜fim▁end｜>y = "
+    # No snippets: exactly the prompt without context.
+    assert text_prompt(qwen, "y = ", "\n", (), "pkg/main.py", "proj") == text_prompt(
+        qwen, "y = ", "\n"
+    )
+
+
+def test_remote_bodies_carry_the_snippets_with_their_paths() -> None:
+    request = FimRequest("y = ", "\n", 8, file_path="pkg/main.py", snippets=SNIPPETS)
+    openai = RemoteEngine(RemoteEngineConfig("openai", "http://127.0.0.1:9"))
+    assert openai.request_body(request)["prompt"].startswith(
+        "<|repo_name|>workspace\n<|file_sep|>pkg/a.py\ndef f(x):\n    ...\n<|file_sep|>"
+    )
+    infill = RemoteEngine(RemoteEngineConfig("infill", "http://127.0.0.1:9"))
+    assert infill.request_body(request)["input_extra"] == [
+        {"filename": "pkg/a.py", "text": "def f(x):\n    ...\n"},  # ends its line, as locally
+        {"filename": "pkg/b.py", "text": "X = '<|fim_middle|>'\n"},  # the server parses no markers
+    ]
+    openai.close()
+    infill.close()
 
 
 def test_openai_body_is_greedy_streamed_and_stops_on_markers() -> None:

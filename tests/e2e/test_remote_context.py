@@ -1,0 +1,134 @@
+"""Through the LSP, with the remote engines pointed at a server that records every request:
+which code from other files goes into their prompts.
+
+The `openai` prompt carries the snippets the way the local engine's prompt does for the same
+FIM template, and `/infill` gets them as `input_extra` with their paths. Imports resolve in
+the document's own workspace folder; an open document too large or binary-looking is no
+source's context. No model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+from tests.e2e.recording_server import SUGGESTION, RecordingServer, recording_server
+
+pytestmark = pytest.mark.loads_no_model
+
+GEOMETRY = 'def scale_zq(factor, point):\n    """Scale a point by factor_Q4."""\n    return 0\n'
+APP = "from geometry import scale_zq\n\n\ndef grow(p):\n    return scale_zq("
+
+
+# Nothing runs in the background (no speculated next line, no prefill) and nothing is
+# answered from memory: each request the server gets is one a test made.
+QUIET = {"speculateNextLine": False, "backgroundPrefill": False, "answerMemory": False}
+
+
+@pytest.fixture
+def recorder() -> Iterator[RecordingServer]:
+    with recording_server() as server:
+        yield server
+
+
+def bodies(recorder: RecordingServer) -> list[dict[str, Any]]:
+    return [json.loads(body) for body in recorder.bodies]
+
+
+async def ask_at_end(client: LanguageClient, path: Path, text: str) -> str:
+    open_document(client, path.as_uri(), text)
+    lines = text.split("\n")
+    return only_text(await inline_at(client, path.as_uri(), len(lines) - 1, len(lines[-1])))
+
+
+async def test_an_imported_workspace_file_reaches_the_openai_prompt(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    (tmp_path / "geometry.py").write_text(GEOMETRY)  # on disk only, never opened
+    client = await start_server(recorder.settings("openai", **QUIET), root_uri=tmp_path.as_uri())
+    assert await ask_at_end(client, tmp_path / "app.py", APP) == SUGGESTION
+    prompt = bodies(recorder)[-1]["prompt"]
+    # The qwen template's repository-level layout, as the local engine lays it out.
+    head = f"<|repo_name|>{tmp_path.name}\n<|file_sep|>geometry.py\ndef scale_zq(factor, point):"
+    assert prompt.startswith(head), prompt
+    assert "factor_Q4" in prompt
+    assert "<|file_sep|>app.py\n<|fim_prefix|>from geometry import scale_zq\n" in prompt
+
+
+async def test_infill_snippets_carry_their_file_names(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    (tmp_path / "geometry.py").write_text(GEOMETRY)
+    client = await start_server(recorder.settings("infill", **QUIET), root_uri=tmp_path.as_uri())
+    assert await ask_at_end(client, tmp_path / "app.py", APP) == SUGGESTION
+    extra = bodies(recorder)[-1]["input_extra"]
+    assert [item["filename"] for item in extra] == ["geometry.py"], extra
+    # Each snippet ends its last line, as the local repository-level prompt has it (the
+    # server puts the next file separator right after the text).
+    assert extra[0]["text"].startswith("def scale_zq(factor, point):\n")
+    assert extra[0]["text"].endswith("\n"), extra
+
+
+async def test_imports_resolve_in_the_documents_own_workspace_folder(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """Two folders, each with a `utils` module: the document in the second gets its own
+    folder's; a third folder without one gets no other folder's in its place."""
+    folders = [tmp_path / name for name in ("first", "second", "third")]
+    for folder in folders:
+        folder.mkdir()
+    (folders[0] / "utils.py").write_text("def tidy_zq(first_K8):\n    return 1\n")
+    (folders[1] / "utils.py").write_text("def tidy_zq(second_P3):\n    return 2\n")
+    client = await start_server(recorder.settings("infill", **QUIET), workspace_folders=folders)
+    app = "import utils\n\n\ndef run(v):\n    return utils.tidy_zq("
+    assert await ask_at_end(client, folders[1] / "app.py", app) == SUGGESTION
+    extra = bodies(recorder)[-1]["input_extra"]
+    assert [item["filename"] for item in extra] == ["utils.py"]
+    assert "second_P3" in extra[0]["text"] and "first_K8" not in extra[0]["text"]
+    assert await ask_at_end(client, folders[2] / "app.py", app) == SUGGESTION
+    assert bodies(recorder)[-1]["input_extra"] == []
+    assert not recorder.received("first_K8")
+
+
+def edit(client: LanguageClient, path: Path, text: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)), text=text
+                )
+            ],
+        )
+    )
+
+
+async def test_an_open_document_too_large_or_binary_is_not_context(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """The editor's text of an open document passes the checks a file on disk does: over
+    contextMaxFileBytes or with a NUL byte, it is no definition, recent region or similar
+    code (small files of the same names on disk are what the scope would read)."""
+    held = {
+        "big_zq.py": "def big_zq(value):\n    return 'big_W2'\n" + "# padding\n" * 300,
+        "blob_zq.py": "def blob_zq(value):\n    return 'blob_W2'\x00\n",
+    }
+    for name in held:
+        (tmp_path / name).write_text(f"def {name[:-3]}(value):\n    return value\n")
+    settings = recorder.settings("infill", contextMaxFileBytes=2048, **QUIET)
+    client = await start_server(settings, root_uri=tmp_path.as_uri())
+    for name, text in held.items():
+        open_document(client, (tmp_path / name).as_uri(), text)
+        edit(client, tmp_path / name, "# editing\n")
+    app = "from big_zq import big_zq\nfrom blob_zq import blob_zq\n\nvalue_zq = "
+    assert await ask_at_end(client, tmp_path / "app.py", app) == SUGGESTION
+    assert len(recorder.bodies) == 1
+    assert not recorder.received("big_W2") and not recorder.received("blob_W2")
+    assert not recorder.received("padding")

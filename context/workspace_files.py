@@ -194,9 +194,11 @@ class WorkspaceScope:
         return self._ignored_by_git(path, root, False)
 
     def withholds(self, path: Path, remote: bool) -> bool:
-        """Whether the document at `path` gets no suggestion at all: the deny list covers it,
-        or its text would go to a remote engine and `.gitignore` covers it."""
-        return self.denies(path) or (remote and self.ignored_by_git(path))
+        """Whether the document at `path` gets no suggestion at all: its text would go to a
+        remote engine and the deny list or `.gitignore` covers it. A local engine completes
+        it (its text stays in this process; it is still never context for another document),
+        so that code in a file whose name merely looks secret (`secret_santa.py`) is served."""
+        return remote and (self.denies(path) or self.ignored_by_git(path))
 
     def walk(self) -> Iterator[Path]:
         """Every readable-looking file of the workspace, lazily, up to the file count limit."""

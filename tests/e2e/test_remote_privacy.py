@@ -230,6 +230,8 @@ async def test_a_closed_document_is_context_only_as_saved(
     user = tmp_path / "totals.py"
     open_document(client, user.as_uri(), "def total_of(values):\n    return ")
     await inline_at(client, user.as_uri(), 1, len("    return "))
-    assert len(recorder.bodies) > before
-    later = recorder.bodies[before:]
+    # The new document's prompts only: work from before the close (a speculation of the
+    # next line in app.py) may still arrive.
+    later = [body for body in recorder.bodies[before:] if "total_of" in body]
+    assert later
     assert not any("draft_K3" in body or "unsaved_edit_M5" in body for body in later)

@@ -59,14 +59,15 @@ def test_user_excludes_match_whatever_the_case() -> None:
     assert not scope.is_denied_name("public.py")
 
 
-def test_documents_are_withheld_by_name_anywhere_and_by_gitignore_only_for_remote(
+def test_documents_are_withheld_from_remote_engines_by_name_anywhere_and_by_gitignore(
     tmp_path: Path,
 ) -> None:
     (tmp_path / ".gitignore").write_text("private/\n*.local.py\n")
     scope = WorkspaceScope([tmp_path])
     for name in (".env", "keys/Server.KEY", ".ssh/known_hosts"):
-        assert scope.withholds(tmp_path / name, remote=False), name
-    assert scope.withholds(Path("/outside/any/workspace/.env.local"), remote=False)
+        assert scope.withholds(tmp_path / name, remote=True), name
+        assert not scope.withholds(tmp_path / name, remote=False), name
+    assert scope.withholds(Path("/outside/any/workspace/.env.local"), remote=True)
     for name in ("private/customers.py", "settings.local.py"):
         assert not scope.withholds(tmp_path / name, remote=False), name
         assert scope.withholds(tmp_path / name, remote=True), name
@@ -80,6 +81,6 @@ def test_a_link_is_withheld_by_its_own_name_and_by_its_target(tmp_path: Path) ->
     (tmp_path / "innocent.txt").symlink_to(tmp_path / "server.key")
     (tmp_path / ".env").symlink_to(tmp_path / "notes.txt")
     scope = WorkspaceScope([tmp_path])
-    assert scope.withholds(tmp_path / "innocent.txt", remote=False)
-    assert scope.withholds(tmp_path / ".env", remote=False)
-    assert not scope.withholds(tmp_path / "notes.txt", remote=False)
+    assert scope.withholds(tmp_path / "innocent.txt", remote=True)
+    assert scope.withholds(tmp_path / ".env", remote=True)
+    assert not scope.withholds(tmp_path / "notes.txt", remote=True)

@@ -29,7 +29,7 @@ from engines.prompt_cache import PromptCacheConfig
 
 pytestmark = pytest.mark.model
 
-STRIDE, BUDGET = 512, 1024
+STRIDE, BUDGET = 256, 512
 SNIPPETS = (ContextSnippet("helpers.py", "def dedent_all(lines):\n    return lines\n"),)
 # SUF and MID markers, and the last line of the prefix tokenized apart from a blank line
 # below it (the run holds the two together).

@@ -102,7 +102,7 @@ async def test_the_document_opened_last_gets_its_runs_first(
     text = source()
     client = await start_server(SETTINGS, root_uri=tmp_path.as_uri())
     earlier = (tmp_path / "fim_templates.py").as_uri()
-    open_document(client, earlier, text)  # about 2,600 tokens of runs to fill
+    open_document(client, earlier, text)  # thousands of tokens of runs to fill
     shorter = "".join(text.splitlines(keepends=True)[:40])
     front = (tmp_path / "front.py").as_uri()
     open_document(client, front, shorter)

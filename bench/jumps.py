@@ -71,6 +71,9 @@ class Jump:
     reused_tokens: int
     run_tokens: int
     evaluated_tokens: int
+    generated_tokens: int = 0
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
 
 
 @dataclass
@@ -190,11 +193,16 @@ async def run_pass(name: str, settings: dict[str, Any], scene: Scene, pacing: Pa
                     figures.reused_tokens,
                     figures.run_tokens,
                     figures.evaluated_tokens,
+                    figures.generated_tokens,
+                    figures.prefill_seconds,
+                    figures.decode_seconds,
                 )
             )
             print(
                 f"  {name}: jump {len(result.jumps)} {direction} to line {target + 1}: "
-                f"{figures.evaluated_tokens} tokens evaluated, {completion.latency_s:.2f} s",
+                f"{figures.evaluated_tokens} tokens evaluated in {figures.prefill_seconds:.2f} s, "
+                f"{figures.generated_tokens} generated in {figures.decode_seconds:.2f} s, "
+                f"answered in {completion.latency_s:.2f} s",
                 file=sys.stderr,
                 flush=True,
             )

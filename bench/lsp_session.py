@@ -286,7 +286,8 @@ class LspSession:
         )
         if counts is None:
             return {}
-        items = counts.items() if isinstance(counts, dict) else vars(counts).items()
+        # pygls hands JSON objects over as named tuples
+        items = counts.items() if isinstance(counts, dict) else counts._asdict().items()
         return {str(name): int(value) for name, value in items}
 
     async def stop(self) -> None:

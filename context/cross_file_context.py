@@ -18,6 +18,7 @@ from pathlib import Path
 from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
 from context.languages import language_for_path
+from context.line_breaks import as_lf
 from context.recent_regions import RecentRegions
 from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
 from context.workspace_files import WorkspaceScope
@@ -157,11 +158,13 @@ class CrossFileContext:
     # Documents the editor has open
 
     def open_document(self, path: Path, text: str) -> None:
+        text = as_lf(text)
         self._open[path] = text
         if self.scope.admits(path, text):
             self.similar.update(path, text, ("open", hash(text)))
 
     def change_document(self, path: Path, text: str, line: int | None) -> None:
+        text = as_lf(text)
         self._open[path] = text
         if not self.scope.admits(path, text):
             # Grown too large or binary-looking: none of it is context any more.

@@ -9,6 +9,7 @@ come back with the file, so the outline can show just those.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from context.syntax_tree import parse_document
+from context.workspace_files import real_path
 
 FileExists = Callable[[Path], bool]
 
@@ -135,7 +137,8 @@ def _python_imports(
 def _js_module(specifier: str, current: Path, exists: FileExists) -> Path | None:
     if not specifier.startswith("."):
         return None
-    target = (current.parent / specifier).resolve()
+    named = current.parent / specifier
+    target = real_path(named) or Path(os.path.normpath(named))  # as named if its links loop
     stem = target.with_suffix("") if target.suffix in {".js", ".mjs", ".cjs", ".jsx"} else target
     candidates = [target]
     candidates += [stem.with_name(stem.name + ext) for ext in _JS_EXTENSIONS]

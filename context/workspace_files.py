@@ -11,11 +11,14 @@ The same deny list keeps a document from being completed at all (`withholds`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
+
+from context.line_breaks import as_lf
 
 # Gitignore syntax, matched in lower case against the lower-cased path.
 DEFAULT_DENY: tuple[str, ...] = (
@@ -85,6 +88,14 @@ def _spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
+def real_path(path: Path) -> Path | None:
+    """`path` absolute with its links resolved; None where they loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop, before Python 3.13
+        return None
+
+
 class WorkspaceScope:
     """The privacy and size policy over a set of workspace folders."""
 
@@ -107,9 +118,9 @@ class WorkspaceScope:
 
     def relative(self, path: Path) -> str | None:
         """The "/"-separated path inside its workspace folder, None if outside all of them."""
-        resolved = path.resolve()
-        root = self.root_of(resolved)
-        if root is None:
+        resolved = real_path(path)
+        root = self.root_of(resolved) if resolved is not None else None
+        if resolved is None or root is None:
             return None
         return resolved.relative_to(root).as_posix()
 
@@ -152,9 +163,9 @@ class WorkspaceScope:
 
     def allows(self, path: Path) -> bool:
         """Whether context may come from `path` (a file on disk or an open document's path)."""
-        resolved = path.resolve()
-        root = self.root_of(resolved)
-        if root is None or resolved == root:
+        resolved = real_path(path)
+        root = self.root_of(resolved) if resolved is not None else None
+        if resolved is None or root is None or resolved == root:
             return False
         parts = resolved.relative_to(root).parts
         if any(part in SKIPPED_DIRECTORIES for part in parts[:-1]):
@@ -172,7 +183,7 @@ class WorkspaceScope:
         """Whether the deny list covers the file at `path`, inside the workspace folders or
         not, by its name as opened and as its links resolve (a link named `.env`, or one
         that leads to a key)."""
-        return any(self._denied_path(named) for named in {path.absolute(), path.resolve()})
+        return any(self._denied_path(named) for named in _names_of(path))
 
     def _denied_path(self, path: Path) -> bool:
         root = self.root_of(path)
@@ -182,7 +193,7 @@ class WorkspaceScope:
     def ignored_by_git(self, path: Path) -> bool:
         """Whether a `.gitignore` of its workspace folder covers the file at `path` or a
         folder above it (as opened or as its links resolve)."""
-        return any(self._git_covers(named) for named in {path.absolute(), path.resolve()})
+        return any(self._git_covers(named) for named in _names_of(path))
 
     def _git_covers(self, path: Path) -> bool:
         root = self.root_of(path)
@@ -222,19 +233,25 @@ class WorkspaceScope:
                         return
 
     def read(self, path: Path) -> str | None:
-        """The file's text if the scope allows it and it is small, text, and UTF-8."""
-        if not self.allows(path):
+        """The file's text if the scope allows it and it is small, text, and UTF-8 (without
+        a byte order mark, line breaks as LF).
+
+        The file read is the file checked: it is opened from its workspace folder down
+        through no link at all, so a file or folder swapped for a link after the check
+        fails to open rather than lead out of the workspace or to a denied file; and what
+        opens must be a regular file (a FIFO swapped in would block the read)."""
+        resolved = real_path(path)
+        root = self.root_of(resolved) if resolved is not None else None
+        if resolved is None or root is None or not self.allows(resolved):
             return None
         try:
-            if not path.is_file() or path.stat().st_size > self.limits.max_file_bytes:
-                return None
-            data = path.read_bytes()
+            data = _read_beneath(root, resolved.relative_to(root).parts, self.limits)
         except OSError:
             return None
-        if _looks_binary(data):
+        if data is None or _looks_binary(data):
             return None
         try:
-            return data.decode("utf-8")
+            return as_lf(data.decode("utf-8").removeprefix("\ufeff"))
         except UnicodeDecodeError:
             return None
 
@@ -250,3 +267,56 @@ class WorkspaceScope:
 
 def _looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF_BYTES]
+
+
+def _names_of(path: Path) -> set[Path]:
+    """The file at `path` as opened and as its links resolve (as opened alone if they loop)."""
+    resolved = real_path(path)
+    return {path.absolute()} if resolved is None else {path.absolute(), resolved}
+
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_FOLDER = getattr(os, "O_DIRECTORY", 0)
+_NO_WAIT = getattr(os, "O_NONBLOCK", 0)
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_beneath(root: Path, parts: tuple[str, ...]) -> int:
+    """A descriptor of the file `parts` below `root`, reached through no link: each folder
+    and the file itself are opened relative to the one above, refusing links."""
+    if not _NO_FOLLOW or os.open not in os.supports_dir_fd:
+        return _open_checked(root.joinpath(*parts))
+    folder = os.open(root, _READ | _FOLDER)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, _READ | _FOLDER | _NO_FOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        return os.open(parts[-1], _READ | _NO_FOLLOW | _NO_WAIT, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _open_checked(path: Path) -> int:
+    """Where links cannot be refused along the way (Windows): the file opened must be the
+    file at `path`, and `path` must still be its own resolved path."""
+    descriptor = os.open(path, _READ)
+    try:
+        same = os.path.samestat(os.fstat(descriptor), os.stat(path))
+    except OSError:
+        same = False
+    if not same or real_path(path) != path:
+        os.close(descriptor)
+        raise OSError(f"{path} changed while it was opened")
+    return descriptor
+
+
+def _read_beneath(root: Path, parts: tuple[str, ...], limits: ScopeLimits) -> bytes | None:
+    """The bytes of the regular file `parts` below `root`, None if it is larger than the
+    limit or not a regular file."""
+    with os.fdopen(_open_beneath(root, parts), "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_size > limits.max_file_bytes:
+            return None
+        data = file.read(limits.max_file_bytes + 1)
+    return data if len(data) <= limits.max_file_bytes else None

@@ -21,6 +21,7 @@ from pygls.workspace import TextDocument
 
 from context import Suggestion
 from context.cursor import Cursor
+from context.line_breaks import as_lf_at
 from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from engines.fim_templates import FimTemplateError
 from engines.model_files import ModelFileError
@@ -109,9 +110,10 @@ class FimbleServer(LanguageServer):
         if len(text.encode("utf-8", errors="surrogatepass")) > self.settings.max_file_bytes:
             logger.info("document too large for suggestions (maxFileBytes)")
             return position, None
-        cursor = Cursor.at(text, document.offset_at_position(position))
+        # LF line breaks only, as the pipeline splits lines (the line and column stay).
+        text, offset = as_lf_at(text, document.offset_at_position(position))
         request = CompletionRequest(
-            uri, text, cursor, language_id, self.settings, typing, document.version
+            uri, text, Cursor.at(text, offset), language_id, self.settings, typing, document.version
         )
         return position, request
 

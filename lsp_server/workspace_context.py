@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from context.cross_file_context import ContextOptions, CrossFileContext, CrossFileSnippets
-from context.workspace_files import ScopeLimits, WorkspaceScope
+from context.workspace_files import ScopeLimits, WorkspaceScope, real_path
 from engines.completion_engine import CompletionEngine
 from engines.token_counter import TokenCounter, VocabularyNotConvertible, gguf_token_counter
 from lsp_server.pipeline.request import CompletionRequest
@@ -28,10 +28,13 @@ INDEX_CHUNK_FILES = 20
 
 
 def path_of_uri(uri: str) -> Path | None:
+    """The file at `uri`, its links resolved (where they loop: as named; no context is
+    read through it then)."""
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return None
-    return Path(unquote(parsed.path)).resolve()
+    path = Path(unquote(parsed.path))
+    return real_path(path) or path.absolute()
 
 
 def context_options(settings: Settings) -> ContextOptions:

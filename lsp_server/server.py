@@ -218,6 +218,14 @@ def did_close(ls: FimbleServer, params: types.DidCloseTextDocumentParams) -> Non
     ls.workspace_context.closed(params.text_document.uri, ls.settings)
 
 
+def did_change_workspace_folders(
+    ls: FimbleServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    added = [folder.uri for folder in params.event.added]
+    removed = [folder.uri for folder in params.event.removed]
+    ls.workspace_context.change_folders(added, removed, ls.settings)
+
+
 async def did_change_configuration(
     ls: FimbleServer, params: types.DidChangeConfigurationParams
 ) -> None:
@@ -295,6 +303,7 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         (types.TEXT_DOCUMENT_DID_CHANGE, None, did_change),
         (types.TEXT_DOCUMENT_DID_CLOSE, None, did_close),
         (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, did_change_configuration),
+        (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, None, did_change_workspace_folders),
         (types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions(), inline_completion),
         (types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(), completion),
         (STATS_REQUEST, None, stats),

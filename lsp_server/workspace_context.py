@@ -14,6 +14,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlparse
 
 from context.cross_file_context import ContextOptions, CrossFileContext, CrossFileSnippets
@@ -66,6 +67,16 @@ class WorkspaceContext:
     def set_folders(self, uris: list[str]) -> None:
         self._folders = tuple(path for uri in uris if (path := path_of_uri(uri)) is not None)
 
+    def change_folders(self, added: list[str], removed: list[str], settings: Settings) -> None:
+        """Folders added to the workspace or removed from it: from now on context comes from
+        the folders open now only (the context and the snippets kept for each document are
+        rebuilt for them), and the new set is indexed."""
+        gone = {path_of_uri(uri) for uri in removed}
+        kept = [folder for folder in self._folders if folder not in gone]
+        new = [path for uri in added if (path := path_of_uri(uri)) is not None]
+        self._folders = tuple(dict.fromkeys(kept + new))
+        self.start_indexing(settings)
+
     def _ensure(self, settings: Settings) -> CrossFileContext:
         key = (
             self._folders,
@@ -111,11 +122,16 @@ class WorkspaceContext:
         self._indexing = asyncio.ensure_future(self._index(settings))
 
     async def _index(self, settings: Settings) -> None:
-        def step() -> bool:
-            return self._ensure(settings).index_step(INDEX_CHUNK_FILES)
+        def step() -> tuple[bool, tuple[Path, ...]]:
+            folders = self._folders
+            return self._ensure(settings).index_step(INDEX_CHUNK_FILES), folders
 
         try:
-            while await self._on_thread(step):
+            while True:
+                stepped = await self._on_thread(step)
+                more, folders = cast(tuple[bool, tuple[Path, ...]], stepped)
+                if not more and folders == self._folders:  # else: folders changed meanwhile
+                    return
                 await asyncio.sleep(0)
         except Exception:
             logger.warning("workspace indexing stopped", exc_info=True)
@@ -167,10 +183,16 @@ class WorkspaceContext:
         self, path: Path, request: CompletionRequest, engine: CompletionEngine
     ) -> CrossFileSnippets:
         """On the context thread: the document's snippets, chosen once and kept while its
-        import lines and the context settings stay the same. The snippets open the prompt,
-        ahead of the document's text: were they chosen anew for each cursor, every jump
-        would change the prompt's start and lose the document's cached runs."""
-        signature = (_import_lines(request.text), context_options(request.settings))
+        import lines, the context settings and the workspace folders stay the same. The
+        snippets open the prompt, ahead of the document's text: were they chosen anew for
+        each cursor, every jump would change the prompt's start and lose the document's
+        cached runs."""
+        self._ensure(request.settings)
+        signature = (
+            _import_lines(request.text),
+            context_options(request.settings),
+            self._scope_key,  # the workspace folders and what may be read from them
+        )
         kept = self._heads.get(request.document)
         if kept is not None and kept[0] == signature:
             self._ensure(request.settings).view(path, request.text, request.cursor.line)

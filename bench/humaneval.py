@@ -29,6 +29,8 @@ Run from the project root (a full run takes 20+ minutes; --limit for a smoke run
     python bench/humaneval.py --kind single
     python bench/humaneval.py --kind multi --limit 3 -v
     python bench/humaneval.py --every 5 --json /tmp/humaneval.json
+    python bench/humaneval.py --kind single --no-baseline --workspace /tmp/he-ws \
+        --settings '{"contextTokens": 0}'
 """
 
 from __future__ import annotations
@@ -245,11 +247,20 @@ def apply_item(view: EditorView, item: types.InlineCompletionItem | None) -> tup
 
 
 class FimbleSession:
-    """`fimble serve` over stdio, one fresh document per task."""
+    """`fimble serve` over stdio, one fresh document per task; with a workspace folder, the
+    documents sit inside it (as a user's do), so that cross-file context is gathered."""
 
-    def __init__(self, model: str | None, verbose: bool) -> None:
-        settings: dict[str, Any] | None = {"modelPath": model} if model else None
-        self.lsp = LspSession("fimble-humaneval", settings, verbose=verbose)
+    def __init__(
+        self,
+        model: str | None,
+        verbose: bool,
+        settings: dict[str, Any] | None = None,
+        workspace: Path | None = None,
+    ) -> None:
+        chosen = {**({"modelPath": model} if model else {}), **(settings or {})}
+        folders = [workspace] if workspace is not None else []
+        self.lsp = LspSession("fimble-humaneval", chosen or None, folders, verbose=verbose)
+        self._folder = workspace.as_uri() if workspace is not None else "file:///tmp/humaneval"
         self._documents = 0
 
     async def start(self) -> float:
@@ -257,7 +268,7 @@ class FimbleSession:
         started = time.perf_counter()
         result = await self.lsp.start()
         check_server_capabilities(result.capabilities)
-        await self.lsp.warm_up("file:///tmp/humaneval/warm_up.py")
+        await self.lsp.warm_up(f"{self._folder}/warm_up.py")
         return time.perf_counter() - started
 
     async def complete(
@@ -265,7 +276,7 @@ class FimbleSession:
     ) -> tuple[types.InlineCompletionItem | None, float]:
         """Open a fresh document, ask for an inline completion, close it."""
         self._documents += 1
-        uri = f"file:///tmp/humaneval/{self._documents}.py"
+        uri = f"{self._folder}/{self._documents}.py"
         self.lsp.open(uri, view.text)
         try:
             where = view.position
@@ -515,6 +526,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-fimble", action="store_true", help="skip the language server")
     parser.add_argument("--model", help="GGUF model for both (default: the embedded model)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write per-task results here")
+    parser.add_argument("--settings", type=json.loads, default={}, help="fimble settings, as JSON")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="a folder (made if missing) that the documents sit in, as the workspace folder",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show every completion")
     args = parser.parse_args(argv)
     if args.every is not None and args.every < 1:
@@ -565,7 +582,9 @@ async def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[Task
     everything: list[TaskResult] = []
     try:
         if not args.no_fimble:
-            session = FimbleSession(args.model, args.verbose)
+            if args.workspace is not None:
+                args.workspace.mkdir(parents=True, exist_ok=True)
+            session = FimbleSession(args.model, args.verbose, args.settings, args.workspace)
             log(f"starting {shlex.join(SERVER_COMMAND)} ...")
             log(f"fimble ready (model loaded, first answer) in {await session.start():.1f} s")
         if not args.no_baseline:

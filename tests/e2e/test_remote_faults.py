@@ -110,6 +110,15 @@ def report(fault: str, seconds: list[float], client: LanguageClient) -> None:
     print(f"\n{fault}: answered in [{figures}] s; messages: {messages_shown(client)}")
 
 
+async def keystrokes_answered_empty_with_one_message(client: LanguageClient, fault: str) -> None:
+    """KEYSTROKES keystrokes during `fault`: each answered empty, in time, one message."""
+    answers = [await timed_keystroke(client, index) for index in range(KEYSTROKES)]
+    report(fault, [seconds for seconds, _ in answers], client)
+    assert all(empty for _, empty in answers)
+    assert all(seconds < REMOTE_TIMEOUT + GUARD_S for seconds, _ in answers)
+    assert len(messages_shown(client)) == 1
+
+
 @pytest.mark.parametrize("fault", [HTTP_500, TRUNCATED, MALFORMED, HUGE])
 async def test_a_failing_server_gets_empty_answers_one_message_and_recovery(
     fault: str, start_fimble: StartFimble
@@ -117,11 +126,7 @@ async def test_a_failing_server_gets_empty_answers_one_message_and_recovery(
     server = MisbehavingServer(fault)
     try:
         client = await start_fimble(server, REMOTE_TIMEOUT)
-        answers = [await timed_keystroke(client, index) for index in range(KEYSTROKES)]
-        report(fault, [seconds for seconds, _ in answers], client)
-        assert all(empty for _, empty in answers)
-        assert all(seconds < REMOTE_TIMEOUT + GUARD_S for seconds, _ in answers)
-        assert len(messages_shown(client)) == 1
+        await keystrokes_answered_empty_with_one_message(client, fault)
         assert "CUDA" not in messages_shown(client)[0]  # the body only in the DEBUG log
         assert server.requests == KEYSTROKES  # one each: nothing retried
         assert (await suggestion_after_recovery(client, server)).startswith(" + b")
@@ -133,11 +138,7 @@ async def test_rate_limited_sends_nothing_before_retry_after(start_fimble: Start
     server = MisbehavingServer(RATE_LIMITED)
     try:
         client = await start_fimble(server, REMOTE_TIMEOUT)
-        answers = [await timed_keystroke(client, index) for index in range(KEYSTROKES)]
-        report(RATE_LIMITED, [seconds for seconds, _ in answers], client)
-        assert all(empty for _, empty in answers)
-        assert all(seconds < REMOTE_TIMEOUT + GUARD_S for seconds, _ in answers)
-        assert len(messages_shown(client)) == 1
+        await keystrokes_answered_empty_with_one_message(client, RATE_LIMITED)
         assert server.requests == 1
         server.fault = HEALTHY
         early = await inline_at(client, URI, 1, len("    return a"))

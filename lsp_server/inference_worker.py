@@ -79,13 +79,12 @@ class InferenceWorker:
 
     def model_file_change(self, settings: Settings) -> str | None:
         """If the model file changed on disk since it was loaded, start a reload and say so."""
-        watched = self._watched
-        if watched is None or self._loading is None or not self._loading.done():
+        if self._loading is None or not self._loading.done():
             return None
-        path, identity = watched
-        now = file_identity(path)
-        if now == identity:
+        changed = self._changed_model_file()
+        if changed is None:
             return None
+        path, now = changed
         self._loading = None
         self.load(settings)
         what = "was removed" if now is None else "changed on disk"
@@ -141,12 +140,20 @@ class InferenceWorker:
     ) -> T:
         if engine is not self._engine:  # replaced (and closed) while this job waited
             raise CompletionCancelled("the engine was reloaded")
-        watched = self._watched
-        if watched is not None and file_identity(watched[0]) != watched[1]:
+        if self._changed_model_file() is not None:
             # Rewritten since it loaded: a mapped model would read pages cut off (SIGBUS).
             # The next request sees the change and reloads.
             raise CompletionCancelled("the model file changed on disk")
         return job(engine, cancel)
+
+    def _changed_model_file(self) -> tuple[Path, FileIdentity | None] | None:
+        """(the watched model file, its identity now) where it changed since it loaded."""
+        watched = self._watched
+        if watched is None:
+            return None
+        path, identity = watched
+        now = file_identity(path)
+        return None if now == identity else (path, now)
 
     async def settled(self) -> None:
         """Wait until every request's job handed to the thread so far has finished."""

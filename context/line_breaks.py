@@ -22,4 +22,7 @@ def as_lf_at(text: str, offset: int) -> tuple[str, int]:
     and the LF of a CRLF: at the end of its line)."""
     if "\r" not in text:
         return text, offset
-    return as_lf(text), len(as_lf(text[:offset])) - (text[offset - 1 : offset + 1] == "\r\n")
+    before, after = as_lf(text[:offset]), as_lf(text[offset:])
+    if text[offset - 1 : offset + 1] == "\r\n":  # the CRLF became one LF, before the cursor
+        return before + after[1:], len(before) - 1
+    return before + after, len(before)

@@ -81,13 +81,15 @@ class Scheduler:
         load_engine: LoadEngine,
         gather_context: GatherContext,
         tell: Callable[[str], None],
+        recovered: Callable[[], None] = lambda: None,
     ) -> None:
         self.worker = worker
         self.memory = SuggestionMemory()
         self.requests = RequestLog()
         self._load_engine = load_engine
         self._gather_context = gather_context
-        self._tell = tell
+        self._tell = tell  # an engine fault, shown once until `recovered` is called
+        self._recovered = recovered
         self._latest: dict[str, threading.Event] = {}  # per document: the request in flight
         self._idle: dict[str, asyncio.TimerHandle] = {}  # per document: a pending idle job
         self._background: dict[BackgroundJob, threading.Event] = {}  # stopped by any request
@@ -173,12 +175,14 @@ class Scheduler:
     ) -> T | None:
         """Run a request's `job`; None if the engine went away or could not answer."""
         try:
-            return await self.worker.run(job, engine, cancel, request=True)
+            result = await self.worker.run(job, engine, cancel, request=True)
         except CompletionCancelled:
             return None
         except EngineUnavailable as error:
             self._tell(str(error))
             return None
+        self._recovered()  # the engine answered: its next fault is news again
+        return result
 
     def supersede(self, uri: str, event: threading.Event | None = None) -> threading.Event:
         """A cancel event for a new request; the previous one for this document is cancelled."""

@@ -51,24 +51,38 @@ class FimbleServer(LanguageServer):
         super().__init__("fimble", __version__, protocol_cls=FimbleProtocol)
         self.settings = Settings()
         self._reported: set[str] = set()
+        self._faults_told: set[str] = set()  # engine faults, told again once it recovered
         self.workspace_context = WorkspaceContext()
         self.scheduler = Scheduler(
             InferenceWorker(engine_factory),
             self.loaded_engine,
             self.workspace_context.request,
-            self.tell_once,
+            self.tell_fault,
+            self._faults_told.clear,
         )
 
     def report_server_error(self, error: Exception, source: object) -> None:
         logger.error("internal error: %s", type(error).__name__)
 
-    def tell_once(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
-        """Show `message` to the user the first time only."""
-        if message in self._reported:
+    def tell_once(
+        self,
+        message: str,
+        kind: types.MessageType = types.MessageType.Error,
+        told: set[str] | None = None,
+    ) -> None:
+        """Show `message` to the user the first time only (of those in `told`)."""
+        told = self._reported if told is None else told
+        if message in told:
             return
-        self._reported.add(message)
+        told.add(message)
         logger.warning("%s", message)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"fimble: {message}"))
+
+    def tell_fault(self, message: str) -> None:
+        """An engine's fault (a remote server failing): once while it lasts, not once per
+        keystroke; once it answers again (the scheduler clears the set), a new failure is
+        told again."""
+        self.tell_once(message, types.MessageType.Error, self._faults_told)
 
     def apply_settings(self, raw: object) -> None:
         settings, problems = parse_settings(raw, self.settings)

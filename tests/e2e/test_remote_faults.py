@@ -200,3 +200,22 @@ async def test_a_certificate_for_another_host_is_refused_once_per_request(
         assert "certificate" in message
     finally:
         server.close()
+
+
+async def test_a_fault_after_recovery_is_told_again(start_fimble: StartFimble) -> None:
+    """One message per fault, not one per session: once the server has answered again, the
+    same failure later is news to the user and is shown again (once)."""
+    server = MisbehavingServer(HTTP_500)
+    try:
+        client = await start_fimble(server, REMOTE_TIMEOUT)
+        await keystrokes_answered_empty_with_one_message(client, HTTP_500)
+        assert (await suggestion_after_recovery(client, server)).startswith(" + b")
+        server.fault = HTTP_500
+        asked = server.requests
+        for line, character in ((3, len(TYPED)), (2, 0), (0, len("def add(a, b):"))):
+            assert not (await inline_at(client, URI, line, character)).items
+        assert server.requests == asked + 3  # places not answered before: each one sent
+        shown = messages_shown(client)
+        assert len(shown) == 2 and shown[0] == shown[1], shown
+    finally:
+        server.close()

@@ -221,7 +221,7 @@ class Scheduler:
             # The user is typing here: evaluate the full window (after a quick start) in the
             # time until the next request, which stops it and keeps what was done.
             self._idle_prefill(request)
-        elif suggestion is not None and settings.speculate_next_line:
+        elif suggestion is not None and speculates(request):
             self._answered[request.document] = (request, suggestion)
             self._background_job(
                 BackgroundJob(request.document, SPECULATED, False), self._speculate
@@ -390,3 +390,11 @@ class Scheduler:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def speculates(request: CompletionRequest) -> bool:
+    """Whether a next line is speculated after answering `request`: with the local engine
+    only where the setting allows. With a remote engine every speculation would be one more
+    request the user never asked for, sending code and spending the server's time and rate
+    limits, so there is none."""
+    return request.settings.speculate_next_line and not request.settings.is_remote()

@@ -121,7 +121,9 @@ class Settings:
         metadata=_describe(
             "After a one-line suggestion is shown, compute in the background the suggestion "
             "for the next line (as if it were accepted and Enter pressed), so that Enter is "
-            "answered from memory. Stopped at once by any request."
+            "answered from memory. Stopped at once by any request. Local engine only: with a "
+            "remote engine each would be a request the user did not ask for (code sent, the "
+            "server's time and rate limit spent)."
         ),
     )
     typing_decode_ms: int = field(

@@ -119,12 +119,15 @@ def enclosing_unit(tree: SyntaxTree, offset: int, language_id: str) -> Node | No
 
 
 def _member_at(members: list[Node], cursor: int, row: int) -> Node | None:
+    """The member holding the cursor, else the one ending earlier on the cursor's row (the
+    cursor after a statement's trailing spaces, as in `return |`, is still inside it)."""
+    ending_on_row = None
     for member in members:
         if member.start_byte <= cursor < member.end_byte:
             return member
-        if cursor == member.end_byte and member.end_point.row == row:
-            return member
-    return None
+        if member.end_byte <= cursor and member.end_point.row == row:
+            ending_on_row = member
+    return ending_on_row
 
 
 def _container_body(node: Node, transparent: frozenset[str]) -> Node | None:

@@ -29,6 +29,27 @@ async def test_body_line_of_a_small_function(client: LanguageClient) -> None:
     assert only_text(result).replace(" ", "") in {"a+b", "b+a"}
 
 
+async def test_the_suffix_is_the_cursors_own_function_not_the_next(
+    client: LanguageClient,
+) -> None:
+    """`return |` at the end of a body belongs to that function: the neighbour below is not
+    shown as what follows (the model copied `a - b` from it)."""
+    uri = "file:///work/arith.py"
+    text = (
+        "def add(a, b):\n"
+        '    """Return the sum of a and b."""\n'
+        "    return \n"
+        "\n"
+        "\n"
+        "def sub(a, b):\n"
+        '    """Return a minus b."""\n'
+        "    return a - b\n"
+    )
+    open_document(client, uri, text)
+    result = await inline_at(client, uri, 2, len("    return "))
+    assert only_text(result).replace(" ", "") in {"a+b", "b+a"}
+
+
 async def test_block_after_an_opener_stops_where_the_block_ends(client: LanguageClient) -> None:
     uri = "file:///work/squares.py"
     text = (

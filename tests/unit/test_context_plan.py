@@ -179,3 +179,18 @@ def test_offsets_are_code_points_not_bytes() -> None:
     assert result.mode is CompletionMode.SHORT
     assert result.line_prefix == "s = '😀😀😀'  # 日本語 "
     assert result.prefix.endswith("日本語 ")
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source"),
+    [
+        ("python", "def add(a, b):\n    return <|>\n\n\ndef sub(a, b):\n    return a - b\n"),
+        ("typescript", "function add(a, b) {\n  return a + b;\n}  <|>\n\nfunction sub() {}\n"),
+    ],
+)
+def test_suffix_ends_with_the_unit_the_cursor_line_ends(language_id: str, source: str) -> None:
+    """Trailing spaces after a unit's last token keep the cursor in that unit: the next
+    function is not shown as what follows."""
+    result = plan(source.replace("<|>", CURSOR), language_id)
+    assert result is not None
+    assert "sub" not in result.suffix

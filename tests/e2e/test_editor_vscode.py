@@ -37,11 +37,12 @@ def test_extension_builds_and_packages() -> None:
     npm("run", "typecheck")
     npm("run", "lint")
     tests = npm("test")
-    assert "# fail 0" in tests and "# pass 7" in tests, tests
+    assert "# fail 0" in tests and "# pass 21" in tests, tests
     npm("run", "package")
     vsix = EXTENSION / "fimble-vscode.vsix"
     with zipfile.ZipFile(vsix) as archive:
         names = set(archive.namelist())
     assert "extension/out/extension.js" in names
+    assert "extension/out/install.js" in names
     assert "extension/node_modules/vscode-languageclient/package.json" in names
     assert not any(name.startswith("extension/src/") for name in names)

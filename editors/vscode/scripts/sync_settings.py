@@ -3,7 +3,8 @@
 Run from the repository root: `python editors/vscode/scripts/sync_settings.py`. The server's
 typed schema (lsp_server/settings.py) is the source; tests/unit/test_editor_configs.py fails
 when package.json drifts from it. The extension's own settings (enable, serverPath,
-serverArgs) are kept as they are.
+serverArgs, and pythonPath, installSource, pipArgs for installing the server) are kept as they
+are.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "editors" / "vscode" / "package.json"
-EXTENSION_ONLY = ("fimble.enable", "fimble.serverPath", "fimble.serverArgs")
+EXTENSION_ONLY = (
+    "fimble.enable",
+    "fimble.serverPath",
+    "fimble.serverArgs",
+    "fimble.pythonPath",
+    "fimble.installSource",
+    "fimble.pipArgs",
+)
 
 
 def synced(package: dict[str, object]) -> dict[str, object]:

@@ -247,6 +247,7 @@ async def did_change_configuration(
 ) -> None:
     before = engine_key(ls.settings)
     ls.apply_settings(params.settings)
+    ls.workspace_context.start_indexing(ls.settings)  # a rebuilt context starts empty
     if engine_key(ls.settings) != before:
         await load_with_progress(ls)
 

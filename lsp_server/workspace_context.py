@@ -57,6 +57,7 @@ class WorkspaceContext:
         self._scope_key: tuple[object, ...] | None = None
         self._counters: dict[str, TokenCounter] = {}
         self._indexing: asyncio.Task[None] | None = None
+        self._index_settings = Settings()
         # Per open document: the snippets chosen for it, kept while its imports and the
         # context settings stay as they were (a stable prompt head: see `_gather`).
         self._heads: dict[str, tuple[tuple[object, ...], CrossFileSnippets]] = {}
@@ -114,24 +115,26 @@ class WorkspaceContext:
         return await loop.run_in_executor(self._executor, job, *args)  # type: ignore[arg-type]
 
     def start_indexing(self, settings: Settings) -> None:
-        """Index the workspace in the background, a chunk at a time on the context thread."""
+        """Index the workspace in the background, a chunk at a time on the context thread,
+        for `settings` (indexing under way goes on with them: a change of the context
+        settings that rebuilds the context starts its index afresh)."""
+        self._index_settings = settings
         if self._indexing is not None and not self._indexing.done():
             return
         if settings.context_tokens <= 0 or settings.context_similar <= 0 or not self._folders:
             return
-        self._indexing = asyncio.ensure_future(self._index(settings))
+        self._indexing = asyncio.ensure_future(self._index())
 
-    async def _index(self, settings: Settings) -> None:
-        def step() -> tuple[bool, tuple[Path, ...]]:
-            folders = self._folders
-            return self._ensure(settings).index_step(INDEX_CHUNK_FILES), folders
+    async def _index(self) -> None:
+        def step() -> tuple[bool, object]:
+            in_force = (self._index_settings, self._folders)
+            return self._ensure(in_force[0]).index_step(INDEX_CHUNK_FILES), in_force
 
         try:
             while True:
-                stepped = await self._on_thread(step)
-                more, folders = cast(tuple[bool, tuple[Path, ...]], stepped)
-                if not more and folders == self._folders:  # else: folders changed meanwhile
-                    return
+                more, used = cast(tuple[bool, object], await self._on_thread(step))
+                if not more and used == (self._index_settings, self._folders):
+                    return  # else: the settings or the folders changed meanwhile
                 await asyncio.sleep(0)
         except Exception:
             logger.warning("workspace indexing stopped", exc_info=True)
@@ -187,15 +190,16 @@ class WorkspaceContext:
         snippets open the prompt, ahead of the document's text: were they chosen anew for
         each cursor, every jump would change the prompt's start and lose the document's
         cached runs."""
-        self._ensure(request.settings)
+        context = self._ensure(request.settings)
         signature = (
             _import_lines(request.text),
             context_options(request.settings),
             self._scope_key,  # the workspace folders and what may be read from them
+            context.index_complete,  # chosen again once, when the whole workspace is in
         )
         kept = self._heads.get(request.document)
         if kept is not None and kept[0] == signature:
-            self._ensure(request.settings).view(path, request.text, request.cursor.line)
+            context.view(path, request.text, request.cursor.line)
             return kept[1]
         chosen = self._choose(path, request, engine)
         self._heads[request.document] = (signature, chosen)

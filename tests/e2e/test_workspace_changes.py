@@ -191,3 +191,20 @@ async def wait_for(
     while mark not in await sent_for(client, recorder, folder / f"probe_{number}.py"):
         assert time.monotonic() < deadline, f"{mark} never became context"
         number += 1
+
+
+async def test_similar_code_is_found_after_context_settings_change(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """Settings that rebuild the context (contextMaxFileBytes here; contextTokens from 0)
+    leave it indexed: a workspace file's similar code is found again afterwards."""
+    fill(tmp_path, 40)
+    (tmp_path / "similar_zq.py").write_text(marked("SIMILAR_W6"))
+    settings = recorder.settings("infill", contextTokens=0, **QUIET)
+    client = await start_server(settings, root_uri=tmp_path.as_uri())
+    assert "SIMILAR_W6" not in await sent_for(client, recorder, tmp_path / "off.py")
+    for changed in ({"contextTokens": 2048}, {"contextTokens": 2048, "contextMaxFileBytes": 9000}):
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams({**settings, **changed})
+        )
+        await wait_for(client, recorder, tmp_path, "SIMILAR_W6")

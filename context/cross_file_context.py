@@ -174,7 +174,9 @@ class CrossFileContext:
             self.recent.touch(path, text, line)
 
     def view(self, path: Path, text: str, line: int) -> None:
-        if self.scope.admits(path, text):
+        """The user is at `line` of the open document at `path` (a closed one, whose request
+        or background work finishes late, is not brought back)."""
+        if path in self._open and self.scope.admits(path, text):
             self.recent.touch(path, text, line)
 
     def close_document(self, path: Path) -> None:

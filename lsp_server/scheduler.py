@@ -369,6 +369,15 @@ class Scheduler:
 
         self.spawn(run())
 
+    def closed(self, uri: str) -> None:
+        """A closed document has no work left: its idle timer, background jobs and kept
+        speculation go (work run for it later would bring its text back as context)."""
+        self.stop_idle(uri)
+        self._answered.pop(uri, None)
+        for job, cancel in self._background.items():
+            if job.uri == uri:
+                cancel.set()
+
     def stop_idle(self, uri: str) -> None:
         timer = self._idle.pop(uri, None)
         if timer is not None:

@@ -231,6 +231,7 @@ def did_change(ls: FimbleServer, params: types.DidChangeTextDocumentParams) -> N
 
 
 def did_close(ls: FimbleServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.scheduler.closed(params.text_document.uri)
     ls.workspace_context.closed(params.text_document.uri, ls.settings)
 
 

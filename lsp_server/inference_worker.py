@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from engines.completion_engine import CompletionCancelled, CompletionEngine
+from engines.load_progress import LoadProgress, no_progress
 from engines.model_catalog import model_file_for
 from engines.model_files import FileIdentity, file_identity
 from lsp_server.settings import Settings
 
 T = TypeVar("T")
-EngineFactory = Callable[[Settings], CompletionEngine]
+EngineFactory = Callable[[Settings, LoadProgress], CompletionEngine]
 
 
 def engine_key(settings: Settings) -> tuple[object, ...]:
@@ -55,8 +56,9 @@ def model_file_of(settings: Settings) -> Path | None:
 
 
 class InferenceWorker:
-    def __init__(self, factory: EngineFactory) -> None:
+    def __init__(self, factory: EngineFactory, progress: LoadProgress = no_progress) -> None:
         self._factory = factory
+        self._progress = progress  # called on the worker thread, at each step of a load
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fimble-inference")
         self._engine: CompletionEngine | None = None
         self._key: tuple[object, ...] | None = None
@@ -97,7 +99,7 @@ class InferenceWorker:
         expected = model_file_of(settings)
         before = file_identity(expected) if expected is not None else None
         try:
-            self._engine = self._factory(settings)
+            self._engine = self._factory(settings, self._progress)
         except BaseException:
             # Watched as it was before this try: fixing it (a pull, a copy) reloads.
             self._watched = (expected, before) if expected is not None else None

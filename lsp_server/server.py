@@ -24,6 +24,7 @@ from context.cursor import Cursor
 from context.line_breaks import as_lf_at
 from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from engines.fim_templates import FimTemplateError
+from engines.load_progress import LoadStep
 from engines.model_files import ModelFileError
 from lsp_server import __version__
 from lsp_server.completion_items import (
@@ -33,6 +34,7 @@ from lsp_server.completion_items import (
 )
 from lsp_server.engine_loading import load_engine
 from lsp_server.inference_worker import EngineFactory, InferenceWorker, engine_key
+from lsp_server.load_steps import LoadStepRelay
 from lsp_server.pipeline import CompletionRequest
 from lsp_server.position_units import use_fast_positions
 from lsp_server.protocol import FimbleProtocol
@@ -53,8 +55,9 @@ class FimbleServer(LanguageServer):
         self._reported: set[str] = set()
         self._faults_told: set[str] = set()  # engine faults, told again once it recovered
         self.workspace_context = WorkspaceContext()
+        self.load_steps = LoadStepRelay()  # to `$/progress` while load_with_progress runs
         self.scheduler = Scheduler(
-            InferenceWorker(engine_factory),
+            InferenceWorker(engine_factory, self.load_steps),
             self.loaded_engine,
             self.workspace_context.request,
             self.tell_fault,
@@ -364,9 +367,19 @@ async def load_with_progress(ls: FimbleServer) -> None:
             show_progress = False
     if show_progress:
         ls.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title="fimble: loading model")
+            token, types.WorkDoneProgressBegin(title="fimble: loading model", percentage=0)
         )
-    engine = await ls.loaded_engine()
+        ls.load_steps.attach(lambda step: report_step(ls, token, step))
+    try:
+        engine = await ls.loaded_engine()
+    finally:
+        ls.load_steps.detach()
     if show_progress:
         done = "model ready" if engine is not None else "model failed to load"
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=done))
+
+
+def report_step(ls: FimbleServer, token: str, step: LoadStep) -> None:
+    """One step of the load (joining and checking the model, loading it) as `$/progress`."""
+    report = types.WorkDoneProgressReport(message=step.title, percentage=step.percentage)
+    ls.work_done_progress.report(token, report)

@@ -18,7 +18,7 @@ from lsp_server.settings import Settings
 
 async def test_settled_waits_for_a_request_whose_caller_was_cancelled() -> None:
     engine = cast(CompletionEngine, SimpleNamespace(model_file=None, close=lambda: None))
-    worker = InferenceWorker(lambda settings: engine)
+    worker = InferenceWorker(lambda settings, progress: engine)
     await worker.engine(Settings())
     started, finish = threading.Event(), threading.Event()
     finished: list[str] = []
@@ -45,7 +45,7 @@ async def test_no_job_runs_on_a_model_file_rewritten_since_it_loaded(tmp_path: P
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF" + bytes(1000))
     engine = cast(CompletionEngine, SimpleNamespace(model_file=model, close=lambda: None))
-    worker = InferenceWorker(lambda settings: engine)
+    worker = InferenceWorker(lambda settings, progress: engine)
     await worker.engine(Settings())
     ran: list[bool] = []
 

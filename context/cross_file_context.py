@@ -184,6 +184,23 @@ class CrossFileContext:
         index keeps it only as saved in the workspace (unsaved or outside: not at all)."""
         self._open.pop(path, None)
         self.recent.forget(path)
+        self._index_as_saved(path)
+
+    def open_documents(self) -> dict[Path, str]:
+        return dict(self._open)
+
+    # Files on disk changing
+
+    def file_changed(self, path: Path) -> None:
+        """A workspace file was created, changed or deleted (a rename: both), as the
+        editor's file watcher reports: the index follows the disk at once (an open
+        document's editor text stays what counts)."""
+        self._outlines.pop(path, None)
+        if path not in self._open:
+            self._index_as_saved(path)
+
+    def _index_as_saved(self, path: Path) -> None:
+        """Similar code of `path` as it is on disk now (none if it is gone or not allowed)."""
         self.similar.remove(path)
         if language_for_path(str(path)) == "plaintext" or not self.scope.allows(path):
             return
@@ -192,8 +209,17 @@ class CrossFileContext:
         if text is not None:
             self.similar.update(path, text, stamp)
 
-    def open_documents(self) -> dict[Path, str]:
-        return dict(self._open)
+    def still_there(self, path: Path) -> bool:
+        """Whether `path` is open in the editor or still a file on disk."""
+        return path in self._open or path.is_file()
+
+    def sources_remain(self, path: Path, snippets: tuple[ChosenSnippet, ...]) -> bool:
+        """Whether every file the snippets chosen for the document at `path` came from is
+        still there (a file deleted or renamed since is context no more)."""
+        root = self.scope.root_of(path)
+        return root is not None and all(
+            self.still_there(root.joinpath(*snippet.path.split("/"))) for snippet in snippets
+        )
 
     # Reading through the scope
 
@@ -328,6 +354,10 @@ class CrossFileContext:
         found = self.similar.most_similar(
             query_text(text, offset), path, within=self._in_folder_of(path)
         )
+        gone = {s.window.path for s in found if not self.still_there(s.window.path)}
+        for deleted in gone:  # deleted with no word from the editor: out of the index now
+            self.similar.remove(deleted)
+        found = [s for s in found if s.window.path not in gone]
         return [
             RankedSnippet(
                 "similar",

@@ -106,6 +106,11 @@ def language_for_path(path: str) -> str:
     return _EXTENSIONS.get(extension.lower(), PLAINTEXT)
 
 
+def source_file_glob() -> str:
+    """A glob of the files fimble reads as code (its known extensions), for file watchers."""
+    return "**/*.{" + ",".join(sorted(extension[1:] for extension in _EXTENSIONS)) + "}"
+
+
 def line_comment_prefix(language_id: str) -> str:
     """Return the line-comment marker of a language, or "" when it has none we know."""
     if language_id in _SLASH_COMMENT_LANGUAGES:

@@ -21,6 +21,7 @@ from pygls.workspace import TextDocument
 
 from context import Suggestion
 from context.cursor import Cursor
+from context.languages import source_file_glob
 from context.line_breaks import as_lf_at
 from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from engines.fim_templates import FimTemplateError
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 _progress_tokens = itertools.count(1)
 STATS_REQUEST = "fimble/stats"
 PROGRESS_TOKEN = "fimble/model-load/{}"
+WATCHED_FILES_REGISTRATION = "fimble/watched-files"
 
 
 class FimbleServer(LanguageServer):
@@ -214,6 +216,7 @@ def initialize(ls: FimbleServer, params: types.InitializeParams) -> None:
 
 async def initialized(ls: FimbleServer, params: types.InitializedParams) -> None:
     ls.workspace_context.start_indexing(ls.settings)
+    watch_source_files(ls)
     await load_with_progress(ls)
 
 
@@ -244,6 +247,29 @@ def did_change_workspace_folders(
     added = [folder.uri for folder in params.event.added]
     removed = [folder.uri for folder in params.event.removed]
     ls.workspace_context.change_folders(added, removed, ls.settings)
+
+
+def did_change_watched_files(ls: FimbleServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """Files created, changed or deleted on disk: the context follows (a deleted or renamed
+    file's code is context no more, a new one's is)."""
+    uris = [change.uri for change in params.changes]
+    ls.workspace_context.files_changed(uris, ls.settings)
+
+
+def watch_source_files(ls: FimbleServer) -> None:
+    """Ask the editor to report changes to source files on disk, where it can be asked
+    (without it, a deleted file is still found gone when its code would be used)."""
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    if not (watched and watched.dynamic_registration):
+        return
+    watcher = types.FileSystemWatcher(glob_pattern=source_file_glob())
+    registration = types.Registration(
+        id=WATCHED_FILES_REGISTRATION,
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+    )
+    ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
 
 
 async def did_change_configuration(
@@ -325,6 +351,7 @@ def create_server(engine_factory: EngineFactory = load_engine) -> FimbleServer:
         (types.TEXT_DOCUMENT_DID_CLOSE, None, did_close),
         (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, did_change_configuration),
         (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, None, did_change_workspace_folders),
+        (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, None, did_change_watched_files),
         (types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions(), inline_completion),
         (types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(), completion),
         (STATS_REQUEST, None, stats),

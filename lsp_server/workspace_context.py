@@ -155,6 +155,22 @@ class WorkspaceContext:
         if path is not None:
             self._executor.submit(lambda: self._ensure(settings).close_document(path))
 
+    def files_changed(self, uris: list[str], settings: Settings) -> None:
+        """Workspace files created, changed or deleted on disk (the editor's file watcher):
+        the index follows, and a document's kept snippets from one of them are chosen anew."""
+        paths = [path for uri in uris if (path := path_of_uri(uri)) is not None]
+
+        def follow() -> None:
+            context = self._ensure(settings)
+            for path in paths:
+                context.file_changed(path)
+            changed = {context.scope.relative(path) for path in paths} - {None}
+            for uri, (_, kept) in list(self._heads.items()):
+                if any(snippet.path in changed for snippet in kept.snippets):
+                    del self._heads[uri]
+
+        self._executor.submit(follow)
+
     def _counter(self, engine: CompletionEngine) -> TokenCounter:
         model_path = engine.description.model_path
         counter = self._counters.get(model_path)
@@ -198,7 +214,8 @@ class WorkspaceContext:
             context.index_complete,  # chosen again once, when the whole workspace is in
         )
         kept = self._heads.get(request.document)
-        if kept is not None and kept[0] == signature:
+        reusable = kept is not None and kept[0] == signature
+        if kept is not None and reusable and context.sources_remain(path, kept[1].snippets):
             context.view(path, request.text, request.cursor.line)
             return kept[1]
         chosen = self._choose(path, request, engine)

@@ -193,6 +193,45 @@ async def wait_for(
         number += 1
 
 
+def file_events(client: LanguageClient, *changes: tuple[Path, types.FileChangeType]) -> None:
+    """What an editor's file watcher reports."""
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(p.as_uri(), t) for p, t in changes])
+    )
+
+
+async def test_deleted_and_renamed_files_are_context_no_more(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """Once a workspace file is deleted, its code never goes out again: not for a document
+    whose snippets were chosen before (and kept), not for a new one, whether the editor
+    reports the deletion or not. A renamed file (reported) is context under its new name."""
+    fill(tmp_path, 40)
+    (tmp_path / "deleted_zq.py").write_text(marked("DELETED_W4"))
+    (tmp_path / "old_name_zq.py").write_text(marked("RENAMED_W5"))
+    client = await start_server(
+        recorder.settings("infill", contextTokens=2048, **QUIET), root_uri=tmp_path.as_uri()
+    )
+    await wait_for(client, recorder, tmp_path, "DELETED_W4")
+    kept = tmp_path / "kept.py"
+    before = await sent_for(client, recorder, kept, keep_open=True)
+    assert "DELETED_W4" in before and "old_name_zq.py" in before
+    start = len(recorder.bodies)
+    (tmp_path / "deleted_zq.py").unlink()  # not reported
+    (tmp_path / "old_name_zq.py").rename(tmp_path / "new_name_zq.py")
+    file_events(
+        client,
+        (tmp_path / "old_name_zq.py", types.FileChangeType.Deleted),
+        (tmp_path / "new_name_zq.py", types.FileChangeType.Created),
+    )
+    lines = QUERY.split("\n")
+    assert (await inline_at(client, kept.as_uri(), len(lines) - 1, len(lines[-1]))).items
+    fresh = await sent_for(client, recorder, tmp_path / "fresh.py")
+    assert "new_name_zq.py" in fresh and "RENAMED_W5" in fresh
+    after = "".join(recorder.bodies[start:])
+    assert "DELETED_W4" not in after and "old_name_zq" not in after
+
+
 async def test_similar_code_is_found_after_context_settings_change(
     start_server: StartServer, recorder: RecordingServer, tmp_path: Path
 ) -> None:

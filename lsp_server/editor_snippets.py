@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 
 EDITORS = ("vscode", "neovim", "helix")
-EDITORS_DIR = Path(__file__).resolve().parents[1] / "editors"
+
+
+def editors_dir() -> Path:
+    """The editor files: inside the installed package (a wheel carries editors/ there as
+    lsp_server/editors), else the source tree's editors/ (a developer install)."""
+    packaged = Path(__file__).resolve().parent / "editors"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "editors"
+
+
+EDITORS_DIR = editors_dir()
 
 HELIX_LANGUAGES = {
     "python": ["ruff", "jedi", "pylsp"],
@@ -95,12 +104,15 @@ def neovim_snippet(command: list[str]) -> str:
 
 
 def vscode_snippet(command: list[str]) -> str:
-    vsix = EDITORS_DIR / "vscode" / "fimble-vscode.vsix"
+    built = EDITORS_DIR / "vscode" / "fimble-vscode.vsix"
+    # An installed wheel carries no extension: name the file the source tree's build makes.
+    vsix = built if built.is_file() else Path("fimble-vscode.vsix")
     settings: dict[str, object] = {"fimble.serverPath": command[0]}
     if command[1:] != ["serve"]:
         settings["fimble.serverArgs"] = command[1:]
     return (
-        "# Install the extension (built with `npm ci && npm run package` in editors/vscode):\n"
+        "# Install the extension (built with `npm ci && npm run package` in editors/vscode of\n"
+        "# the fimble source):\n"
         f"code --install-extension {vsix}\n"
         "# Then, in settings.json (optional: by default the extension finds fimble in the\n"
         "# selected Python environment, then on PATH):\n" + json.dumps(settings, indent=2) + "\n"

@@ -235,7 +235,29 @@ def _models_pull(args: argparse.Namespace) -> int:
 def _editors(args: argparse.Namespace) -> int:
     from lsp_server.editor_snippets import snippet
 
-    sys.stdout.write(snippet(args.editor))
+    if args.merge is None:
+        sys.stdout.write(snippet(args.editor))
+        return 0
+    if args.editor != "helix":
+        _say("fimble: --merge is for Helix's languages.toml", file=sys.stderr)
+        return 2
+    return _merge_helix(Path(args.merge).expanduser())
+
+
+def _merge_helix(path: Path) -> int:
+    """Print the user's languages.toml with fimble added (an absent file: fimble alone)."""
+    import tomlkit.exceptions
+
+    from lsp_server.editor_snippets import server_command
+    from lsp_server.helix_merge import merge_helix_languages
+
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+        merged = merge_helix_languages(existing, server_command())
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError) as error:
+        _say(f"fimble: cannot merge into {path}: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(merged)
     return 0
 
 
@@ -271,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(run=_models)
     editors = commands.add_parser("editors", help="print the configuration for an editor")
     editors.add_argument("editor", choices=["vscode", "neovim", "helix"])
+    editors.add_argument(
+        "--merge",
+        metavar="LANGUAGES_TOML",
+        help="Helix: print this languages.toml with fimble added to it, keeping your servers "
+        "(write it to a new file, then move it over the old one)",
+    )
     editors.set_defaults(run=_editors)
     return parser
 

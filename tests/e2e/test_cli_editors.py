@@ -67,3 +67,28 @@ def test_vscode_snippet_names_the_server() -> None:
     settings = json.loads(text[text.index("{") :])
     assert settings["fimble.serverPath"] == server_command()[0]
     assert "code --install-extension" in text
+
+
+def test_helix_merge_keeps_the_users_servers(tmp_path: Path) -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    languages = tmp_path / "languages.toml"
+    languages.write_text('[[language]]\nname = "python"\nlanguage-servers = ["pyright"]\n')
+    merged = subprocess.run(
+        [sys.executable, "-m", "lsp_server.cli", "editors", "helix", "--merge", str(languages)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    config = tomllib.loads(merged)
+    python = next(entry for entry in config["language"] if entry["name"] == "python")
+    assert python["language-servers"] == [
+        "pyright",
+        {"name": "fimble", "only-features": ["completion"]},
+    ]
+    assert [config["language-server"]["fimble"]["command"], "serve"] == server_command()
+    assert {entry["name"] for entry in config["language"]} == set(HELIX_LANGUAGES)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[language]\n")
+    refused = subprocess.run(
+        [sys.executable, "-m", "lsp_server.cli", "editors", "helix", "--merge", str(broken)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and str(broken) in refused.stderr and refused.stdout == ""

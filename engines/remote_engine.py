@@ -67,6 +67,7 @@ class RemoteEngineConfig:
     timeout_seconds: float = 30.0
     connect_retries: int = 3
     backoff_seconds: float = 0.25
+    ca_file: str = ""  # PEM certificate authorities trusted besides the public ones
 
 
 def estimate_tokens(text: str) -> int:
@@ -162,6 +163,7 @@ class RemoteEngine:
             config.timeout_seconds,
             config.connect_retries,
             config.backoff_seconds,
+            config.ca_file,
         )
         self._description = EngineDescription(
             model_path=f"{self._endpoint} ({config.model or 'server default model'})",

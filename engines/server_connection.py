@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import socket
 import ssl
@@ -29,6 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import certifi
 import httpx
 
 from engines.completion_engine import CompletionCancelled, EngineUnavailable
@@ -61,6 +63,7 @@ class ServerConnection:
         timeout_seconds: float,
         connect_retries: int,
         backoff_seconds: float,
+        ca_file: str = "",
     ) -> None:
         self.endpoint = endpoint
         self.connection_attempts = 0
@@ -69,11 +72,11 @@ class ServerConnection:
         self._backoff_seconds = backoff_seconds
         self._server = server  # for messages: the base URL the user configured
         timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
-        # verify=True is httpx's default; spelled out because it must never be switched off.
+        # Certificates are always verified: against the public authorities and `ca_file`'s.
         self._client = httpx.Client(
             headers={**headers, "Accept-Encoding": "identity"},
             timeout=timeout,
-            verify=True,
+            verify=trusted_authorities(ca_file),
             trust_env=False,
         )
         self._waiting: tuple[float, str] | None = None  # (until, message) after 429/503
@@ -129,7 +132,7 @@ class ServerConnection:
             return RemoteEngineError(
                 f"the TLS certificate of {self._server} was refused ({refused_certificate}); "
                 "nothing was sent. remoteUrl must name a host the certificate is for, signed "
-                "by a public certificate authority."
+                "by a public certificate authority or by one in remoteCaFile (a team's own)."
             )
         return RemoteEngineError(
             f"cannot connect to {self._server} ({error}); tried {attempts} times. Is the "
@@ -236,6 +239,23 @@ def capped_lines(chunks: Iterator[bytes], byte_limit: int) -> Iterator[str]:
             yield line.rstrip(b"\r\n").decode("utf-8", errors="replace")
     if pending:
         yield pending.decode("utf-8", errors="replace")
+
+
+def trusted_authorities(ca_file: str) -> ssl.SSLContext:
+    """A TLS context that verifies servers against the public certificate authorities (the
+    ones httpx trusts by default) plus those of the PEM file `ca_file`, where given (a team's
+    internal authority); raises RemoteEngineError if that file cannot be loaded."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if not ca_file:
+        return context
+    try:
+        context.load_verify_locations(cafile=os.path.expanduser(ca_file))
+    except (OSError, ssl.SSLError, ValueError) as error:
+        raise RemoteEngineError(
+            f"remoteCaFile {ca_file} could not be loaded ({error}); it must be a PEM file of "
+            "certificate authority certificates."
+        ) from error
+    return context
 
 
 def retry_after_seconds(value: str | None) -> float:

@@ -68,6 +68,7 @@ def remote_engine(settings: Settings) -> CompletionEngine:
             fim_template=settings.fim_template or "qwen",
             api_key_env=settings.remote_api_key_env,
             timeout_seconds=float(settings.remote_timeout),
+            ca_file=settings.remote_ca_file,
         )
     )
 

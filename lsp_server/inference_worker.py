@@ -44,6 +44,7 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.remote_model,
         settings.remote_api_key_env,
         settings.remote_timeout,
+        settings.remote_ca_file,
     )
 
 

@@ -196,6 +196,14 @@ class Settings:
             "Seconds to wait for the remote server to connect or send the next piece."
         ),
     )
+    remote_ca_file: str = field(
+        default="",
+        metadata=_describe(
+            "PEM file of certificate authorities trusted for remoteUrl's TLS certificate "
+            "besides the public ones, e.g. a team's internal authority. Empty: public "
+            "authorities only (SSL_CERT_FILE is not read)."
+        ),
+    )
 
     context_tokens: int = field(
         default=384,

@@ -219,3 +219,33 @@ async def test_a_fault_after_recovery_is_told_again(start_fimble: StartFimble) -
         assert len(shown) == 2 and shown[0] == shown[1], shown
     finally:
         server.close()
+
+
+async def test_a_team_certificate_authority_is_trusted_through_remote_ca_file(
+    start_fimble: StartFimble, tmp_path: Path
+) -> None:
+    """A server whose certificate an internal authority signed: refused (nothing sent, one
+    message naming the certificate and remoteCaFile) until remoteCaFile names that
+    authority's PEM file (a file that is not there: a message saying so); then suggestions
+    come, from the next request on."""
+    authority = tmp_path / "team-ca.pem"
+    server = MisbehavingServer(HEALTHY, tls=tls_context(tmp_path, "127.0.0.1", authority))
+    try:
+        client = await start_fimble(server, REMOTE_TIMEOUT)
+        for index in range(2):
+            seconds, empty = await timed_keystroke(client, index)
+            assert empty and seconds < REMOTE_TIMEOUT + GUARD_S
+        [message] = messages_shown(client)
+        assert "certificate" in message and "remoteCaFile" in message
+        assert server.requests == 0
+        missing = {**server.settings(REMOTE_TIMEOUT), "remoteCaFile": str(tmp_path / "no.pem")}
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(missing))
+        assert not (await inline_at(client, URI, 1, len("    return a"))).items
+        assert "remoteCaFile" in messages_shown(client)[-1]
+        assert "could not be loaded" in messages_shown(client)[-1]
+        settings = {**server.settings(REMOTE_TIMEOUT), "remoteCaFile": str(authority)}
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings))
+        assert only_text(await inline_at(client, URI, 1, len("    return a"))) == " + b"
+        assert server.requests == 1
+    finally:
+        server.close()

@@ -4,6 +4,8 @@ pygls 2.1.1 raises while deserializing a request whose params do not match the L
 (a negative line, a string where a number goes); its reader loop logs that and the request
 is never answered, so the editor waits forever. This subclass answers such a request with an
 `InvalidParams` error carrying the request's id, and drops malformed notifications quietly.
+pygls also drops, unanswered, every request that comes after `shutdown`; this answers each with
+the `InvalidRequest` error LSP prescribes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCRequest
 
 logger = logging.getLogger(__name__)
 
@@ -44,5 +47,11 @@ class FimbleProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         if message is UNREADABLE:
+            return
+        if self._shutdown and isinstance(message, RPCRequest):
+            # pygls drops it without an answer; LSP wants an InvalidRequest error.
+            code = types.ErrorCodes.InvalidRequest
+            error = types.ResponseError(code=code, message="the server is shutting down")
+            self._send_response(message.id, None, error)
             return
         super().handle_message(message)

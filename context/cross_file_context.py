@@ -18,6 +18,7 @@ from pathlib import Path
 from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
 from context.languages import language_for_path
+from context.member_names import MemberAccess, member_access, python_module_members
 from context.line_breaks import as_lf
 from context.recent_regions import RecentRegions
 from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
@@ -62,9 +63,11 @@ class CrossFileSnippets:
     repo_name: str = ""  # the workspace folder's name
     snippets: tuple[ChosenSnippet, ...] = ()
     tokens: int = 0  # what the snippets cost in the prompt, markers included
+    # The members that may follow the access at the cursor, where all are known.
+    member: MemberAccess | None = None
 
     def without_snippets(self) -> CrossFileSnippets:
-        return CrossFileSnippets(self.file_path, self.repo_name)
+        return CrossFileSnippets(self.file_path, self.repo_name, member=self.member)
 
 
 def choose_snippets(
@@ -329,6 +332,35 @@ class CrossFileContext:
                 )
         ranked.sort(key=lambda item: -item.score)
         return ranked
+
+    def member_access(
+        self, path: Path, text: str, offset: int, language_id: str
+    ) -> MemberAccess | None:
+        """The names that may follow the access the cursor is writing, where all are known:
+        a class's own members, or a workspace module's (read through the scope)."""
+        return member_access(
+            text, offset, language_id, lambda owner: self._module_members(path, text, owner)
+        )
+
+    def _module_members(self, path: Path, text: str, owner: str) -> frozenset[str] | None:
+        root = self.scope.root_of(path)
+        if root is None or language_for_path(str(path)) != "python":
+            return None
+        in_folder = self._in_folder_of(path)
+        files = imported_files(
+            text,
+            "python",
+            path,
+            (root,),
+            lambda other: in_folder(other) and self._exists(other),
+            lambda directory: [],
+            lambda other: None,
+        )
+        for imported in files:
+            if imported.bound_as == owner:
+                source = self._read(imported.path)
+                return None if source is None else python_module_members(source)
+        return None
 
     def _in_folder_of(self, path: Path) -> Callable[[Path], bool]:
         """Whether another file lies in `path`'s workspace folder: the prompt presents one

@@ -33,6 +33,9 @@ class ImportedFile:
 
     path: Path
     names: frozenset[str] = frozenset()
+    # The name the module itself is bound to in the importing file (`import shapes`,
+    # `import geometry.shapes as sh`, `from geometry import shapes`); empty when none is.
+    bound_as: str = ""
 
 
 def _node_text(node: Node | None) -> str:
@@ -108,24 +111,24 @@ def _python_imports(
         if node.type == "import_statement":
             for name_node in node.children_by_field_name("name"):
                 dotted = _node_text(name_node.child_by_field_name("name") or name_node)
+                alias = _node_text(name_node.child_by_field_name("alias"))
                 path = _python_module(dotted, 0, current, roots, exists)
                 if path is not None:
-                    found.append(ImportedFile(path))
+                    found.append(ImportedFile(path, bound_as=alias or dotted))
             continue
         module = node.child_by_field_name("module_name")
         module_text = _node_text(module)
         level = len(module_text) - len(module_text.lstrip("."))
         dotted = module_text.lstrip(".")
-        names = [
-            _node_text(item.child_by_field_name("name") or item)
-            for item in node.children_by_field_name("name")
-        ]
+        items = node.children_by_field_name("name")
+        names = [_node_text(item.child_by_field_name("name") or item) for item in items]
         path = _python_module(dotted, level, current, roots, exists)
-        for imported_name in names:
+        for item, imported_name in zip(items, names, strict=True):
             sub = f"{dotted}.{imported_name}" if dotted else imported_name
             submodule = _python_module(sub, level, current, roots, exists)
             if submodule is not None:
-                found.append(ImportedFile(submodule))
+                alias = _node_text(item.child_by_field_name("alias"))
+                found.append(ImportedFile(submodule, bound_as=alias or imported_name))
         if path is not None:
             found.append(ImportedFile(path, frozenset(names)))
     return found
@@ -356,13 +359,18 @@ def imported_files(
         return []
     merged: dict[Path, set[str]] = {}
     module_wide: set[Path] = set()
+    bound: dict[Path, str] = {}
     for item in found:
         if item.path == current:
             continue
         merged.setdefault(item.path, set()).update(item.names)
         if not item.names:
             module_wide.add(item.path)
+        if item.bound_as:
+            bound.setdefault(item.path, item.bound_as)
     return [
-        ImportedFile(path, frozenset() if path in module_wide else frozenset(names))
+        ImportedFile(
+            path, frozenset() if path in module_wide else frozenset(names), bound.get(path, "")
+        )
         for path, names in merged.items()
     ]

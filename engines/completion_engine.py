@@ -51,6 +51,11 @@ class FimRequest:
     # A second working sequence of the same document (a speculation's): it borrows the
     # document's runs but leaves the document's own sequence as the user's requests left it.
     lane: str = ""
+    # Where the cursor writes a member of something whose members are all known: the member
+    # (`member_typed`, already in the prefix, then what is generated) must become one of these
+    # (empty: no constraint). See `engines.member_guide`.
+    member_names: frozenset[str] = frozenset()
+    member_typed: str = ""
 
 
 @dataclass

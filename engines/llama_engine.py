@@ -34,12 +34,15 @@ from engines.fim_templates import (
 )
 from engines.line_tokens import LineTokenizer
 from engines.llama_runtime import ContextConfig, LlamaContext, LlamaModel, ModelLoadError
+from engines.member_guide import MemberGuide
 from engines.model_files import ModelFileError, check_gguf_file
 from engines.piece_index import PieceIndex
 from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 # How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
 AVOID_CANDIDATES = 64
+# Candidates the member guide tries, best first, before the model's own choice stands.
+GUIDE_CANDIDATES = 256
 # Model files up to this size are read into memory (rewriting one in place cannot crash the
 # server); larger ones are mapped, so that a mixture-of-experts model's unused experts stay
 # on disk and a model near the size of memory loads at all.
@@ -283,12 +286,19 @@ class LlamaEngine:
         return float(shifted[self._end_ids].sum() / shifted.sum())
 
     def _choose(
-        self, logits: npt.NDArray[np.float32], required: bytes, avoid: str, written: str
+        self,
+        logits: npt.NDArray[np.float32],
+        required: bytes,
+        avoid: str,
+        written: str,
+        guide: MemberGuide,
     ) -> int:
-        """The greedy token, healing's constraint and `avoid` respected."""
+        """The greedy token, healing's constraint, the member guide and `avoid` respected."""
         if required:
             logits = np.where(self._allowed(required), logits, -np.inf)
         best = int(np.argmax(logits))
+        if guide.active:
+            return self._guided(logits, required, guide, best)
         if not avoid:
             return best
         for candidate in np.argsort(logits)[::-1][:AVOID_CANDIDATES]:
@@ -296,6 +306,24 @@ class LlamaEngine:
             piece = self._model.piece(token)[len(required) :]
             visible = (written + piece.decode("utf-8", errors="ignore")).lstrip()
             if not visible or not (avoid.startswith(visible) or visible.startswith(avoid)):
+                return token
+        return best
+
+    def _guided(
+        self, logits: npt.NDArray[np.float32], required: bytes, guide: MemberGuide, best: int
+    ) -> int:
+        """The best candidate that keeps the member on the way to a known name; the model's
+        own choice where none of the candidates tried does."""
+        for candidate in np.argsort(logits)[::-1][:GUIDE_CANDIDATES]:
+            token = int(candidate)
+            if not np.isfinite(logits[token]):
+                break
+            if token in self._template.stop_ids or self._model.is_end_of_generation(token):
+                if guide.allows_end():
+                    return token
+                continue
+            piece = self._model.piece(token)[len(required) :]
+            if guide.allows(piece.decode("utf-8", errors="ignore")):
                 return token
         return best
 
@@ -310,13 +338,14 @@ class LlamaEngine:
         self._stats.stop_reason = "max_tokens"
         at_line_break = False
         avoid, written = request.avoid_start.strip(), ""
+        guide = MemberGuide(request.member_names, request.member_typed)
         for _ in range(request.max_tokens):
             logits = self._context.last_logits()
             threshold = request.end_probability_at_line_break
             if at_line_break and threshold > 0 and self._end_probability(logits) >= threshold:
                 self._stats.stop_reason = "likely_end"
                 break
-            token = self._choose(logits, required, avoid, written)
+            token = self._choose(logits, required, avoid, written, guide)
             if token in stop_ids or self._model.is_end_of_generation(token):
                 self._stats.stop_reason = "end_of_generation"
                 break
@@ -325,6 +354,7 @@ class LlamaEngine:
                 piece = piece[len(required) :]
                 required = b""
             text = decoder.decode(piece)
+            guide.advance(text)
             at_line_break = text.endswith("\n")
             if avoid:
                 written += text

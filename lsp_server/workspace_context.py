@@ -11,6 +11,7 @@ vocabulary (exactly llama.cpp's counts), falling back to the engine's tokenizer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -191,12 +192,22 @@ class WorkspaceContext:
         if path is None:
             return CrossFileSnippets()
         try:
-            result = await self._on_thread(self._gather, path, request, engine)
+            result = await self._on_thread(self._gather_with_member, path, request, engine)
         except Exception:
             logger.warning("cross-file context failed", exc_info=True)
             return CrossFileSnippets()
         assert isinstance(result, CrossFileSnippets)
         return result
+
+    def _gather_with_member(
+        self, path: Path, request: CompletionRequest, engine: CompletionEngine
+    ) -> CrossFileSnippets:
+        """The snippets, and the members that may follow an access at the cursor (chosen per
+        request: they shape the decoding, not the prompt)."""
+        gathered = self._gather(path, request, engine)
+        context = self._ensure(request.settings)
+        access = context.member_access(path, request.text, request.offset, request.language_id)
+        return dataclasses.replace(gathered, member=access)
 
     def _gather(
         self, path: Path, request: CompletionRequest, engine: CompletionEngine

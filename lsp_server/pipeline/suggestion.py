@@ -138,6 +138,8 @@ def fim_request(plan: CompletionPlan, request: CompletionRequest, heal: bool) ->
         snippets=request.snippets,
         anchor=plan.anchor_line,
         repo_name=cross_file.repo_name,
+        member_names=cross_file.member.names if cross_file.member else frozenset(),
+        member_typed=cross_file.member.typed if cross_file.member else "",
     )
 
 

@@ -48,3 +48,27 @@ async def test_definition_from_another_file_decides_the_argument_order(
     # `right, left)`; only the signature in helpers.py says so.
     assert with_context.replace(" ", "").endswith(",right,left)"), (with_context, without_context)
     assert not without_context.replace(" ", "").endswith(",right,left)"), without_context
+
+
+SHAPES = """def area_of_rectangle(width, height):
+    return width * height
+
+
+def area_of_circle(radius):
+    return 3.14159 * radius * radius
+"""
+TOTAL = "import shapes\n\n\ndef total_area(w, h, r):\n    return shapes."
+
+
+async def test_a_member_of_an_imported_module_is_one_that_exists(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """With no code from other files in the prompt (`contextTokens` 0), the default model
+    invents `shapes.circle_area(...)`; kept to the module's real names as it decodes, it
+    writes one of them."""
+    (tmp_path / "shapes.py").write_text(SHAPES)
+    client = await start_server({"contextTokens": 0}, root_uri=tmp_path.as_uri())
+    uri = (tmp_path / "main.py").as_uri()
+    open_document(client, uri, TOTAL)
+    suggestion = only_text(await inline_at(client, uri, 4, len("    return shapes.")))
+    assert suggestion.startswith(("area_of_rectangle(", "area_of_circle(")), suggestion

@@ -1,0 +1,95 @@
+"""Which names may follow `something.` at the cursor, and the guide that keeps a member to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from context.member_names import MemberAccess, member_access, python_module_members
+from engines.member_guide import MemberGuide
+
+CART = """import shapes
+
+class Cart:
+    tax = 0.2
+
+    def __init__(self, items):
+        self.items = items
+        self.total: float = 0
+
+    def add(self, item):
+        {line}
+"""
+
+
+def no_modules(owner: str) -> frozenset[str] | None:
+    return None
+
+
+def access_at_end(source: str, language_id: str = "python") -> MemberAccess | None:
+    text = source.rstrip("\n")
+    return member_access(text, len(text), language_id, no_modules)
+
+
+def test_self_in_an_expression_lists_the_class_members() -> None:
+    found = access_at_end(CART.format(line="return self.it"))
+    assert found == MemberAccess("it", frozenset({"tax", "__init__", "items", "total", "add"}))
+
+
+@pytest.mark.parametrize("line", ["self.", "self.cou", "return other.", "return self.zz"])
+def test_no_constraint_where_a_new_name_may_be_defined_or_nothing_fits(line: str) -> None:
+    """`self.x` starting a statement may be an assignment that defines `x`; an owner that is
+    not known, or a typed start no member has, is left alone."""
+    assert access_at_end(CART.format(line=line)) is None
+
+
+def test_a_class_with_bases_is_not_constrained() -> None:
+    source = CART.replace("class Cart:", "class Cart(Base):").format(line="return self.")
+    assert access_at_end(source) is None
+
+
+def test_an_imported_module_lists_its_top_level_names() -> None:
+    module = (
+        "import os\nfrom math import pi as PI, tau\nRATE = 3\n"
+        "def rect_area(w, h):\n    inner = 1\n    return w * h\n"
+        "async def fetch():\n    pass\nclass Box:\n    size = 2\n"
+    )
+    members = python_module_members(module)
+    assert members == {"os", "PI", "tau", "RATE", "rect_area", "fetch", "Box"}
+
+    def modules(owner: str) -> frozenset[str] | None:
+        return members if owner == "shapes" else None
+
+    text = "import shapes\n\nx = shapes.re"
+    assert member_access(text, len(text), "python", modules) == MemberAccess("re", members)
+
+
+def test_a_star_import_makes_a_module_unknowable() -> None:
+    assert python_module_members("from os import *\nX = 1\n") is None
+
+
+def test_this_in_a_typescript_class() -> None:
+    source = (
+        "class Cart {\n  items: string[] = [];\n  private total = 0;\n"
+        "  constructor(n: number) { this.count = n; }\n"
+        "  add(item: string): void {\n    this.items.push(item);\n  }\n"
+        "  sum() {\n    return this.\n  }\n}\n"
+    )
+    offset = source.index("return this.") + len("return this.")
+    found = member_access(source, offset, "typescript", no_modules)
+    assert found == MemberAccess("", frozenset({"items", "total", "count", "add", "sum"}))
+    extended = source.replace("class Cart {", "class Cart extends Base {")
+    assert member_access(extended, offset + len(" extends Base"), "typescript", no_modules) is None
+
+
+def test_the_guide_keeps_the_identifier_to_known_names() -> None:
+    guide = MemberGuide(frozenset({"rect_area", "radius"}), "r")
+    assert guide.allows("ect") and guide.allows("a") and not guide.allows("ectangle")
+    assert not guide.allows("(") and not guide.allows_end()
+    guide.advance("ect_area")
+    assert guide.allows("(") and guide.allows_end() and not guide.allows("_x")
+    guide.advance("(w, h)")
+    assert not guide.active and guide.allows("anything")
+
+
+def test_no_names_no_guide() -> None:
+    assert not MemberGuide(frozenset(), "").active

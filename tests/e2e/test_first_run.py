@@ -16,7 +16,7 @@ from tests.e2e.conftest import StartServer
 
 async def load_reports(client: LanguageClient) -> list[object]:
     """The `$/progress` of the model load, once it ended."""
-    for _ in range(600):
+    for _ in range(3000):  # up to 5 minutes: joining 491 MB on a busy machine
         reports = [report for sent in client.progress_reports.values() for report in sent]
         if any(isinstance(report, types.WorkDoneProgressEnd) for report in reports):
             return reports

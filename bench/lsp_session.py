@@ -306,6 +306,32 @@ class LspSession:
         if self._drain is not None:
             self._drain.cancel()
 
+    @property
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has ended; None while it runs."""
+        server = self.client._server
+        return None if server is None else server.returncode
+
+    async def ended(self, timeout: float) -> int | None:
+        """Wait up to `timeout` seconds for the server to end (after `exit`); its status."""
+        server = self.client._server
+        if server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait(), timeout)
+        return self.exit_code
+
+    async def release(self) -> None:
+        """Let go of a server that has ended or must go without the polite shutdown: kill
+        it if it still runs, then close the client."""
+        server = self.client._server
+        if server is not None and server.returncode is None:
+            server.kill()
+            await server.wait()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.stop(), 10)  # type: ignore[no-untyped-call]
+        if self._drain is not None:
+            self._drain.cancel()
+
 
 async def check_settings(settings: dict[str, Any]) -> None:
     """Fail at once, not after a long first pass, where the server refuses a setting."""

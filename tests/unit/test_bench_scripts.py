@@ -1,13 +1,15 @@
 """The benchmarks' own bookkeeping, checked without a server: the keys a replay types rebuild
 the file, the edit that prepares a spot in an open file gives the same document, a cross-file
 hole typed up to the call splits its line there, the jump benchmark presses Enter where a
-statement ends and jumps far each way, the shared session reads `fimble/stats`, and every
+statement ends and jumps far each way, the shared session reads `fimble/stats`, the fuzzer's
+cases are the same for a seed and its report states the growth against the target, and every
 script's options parse as documented."""
 
 from __future__ import annotations
 
 import importlib
 import itertools
+import re
 from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from lsprotocol import types
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SCRIPTS = ("lsp_session", "replay", "crossfile", "humaneval", "soak", "jumps")
+SCRIPTS = ("lsp_session", "replay", "crossfile", "humaneval", "soak", "jumps", "fuzz")
 
 SOURCE = (
     "import os\n\n\n"
@@ -293,3 +295,20 @@ def test_the_session_takes_the_first_item_and_its_text(bench: SimpleNamespace) -
     listed = types.InlineCompletionList([snippet, types.InlineCompletionItem("y")])
     assert first(listed) is snippet and first([]) is None and first(None) is None
     assert bench.lsp_session.Completion(snippet, 0.0).text == "x = ${1:1}"
+
+
+def test_fuzz_options_cases_and_report(bench: SimpleNamespace) -> None:
+    args = bench.fuzz.parse_args([])
+    assert (args.messages, args.max_tokens, args.batch, args.check_every) == (10_000, 8, 1000, 100)
+    with pytest.raises(SystemExit):
+        bench.fuzz.parse_args(["--messages", "0"])
+    hostile = bench.fuzz.generate_cases  # bench/hostile_messages.py, shared with the fuzz test
+    assert hostile(12, 3) == hostile(12, 3) and len(hostile(12, 3)) == 12
+    assert bench.fuzz.frame(b"{}") == b"Content-Length: 2\r\n\r\n{}"
+    figures = bench.fuzz.Figures(messages=12, requests=5, answered=5, batch_size=2)
+    figures.processes.append(bench.fuzz.ProcessFigures(1, 12, 700.0, 712.5))
+    text = bench.fuzz.report(figures)
+    assert re.search(r"RSS growth first process \(MB\) +\+12\.5 +< 50", text)
+    assert not bench.fuzz.failed(figures)
+    figures.unanswered = 1
+    assert bench.fuzz.failed(figures)

@@ -18,8 +18,8 @@ from pathlib import Path
 from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
 from context.languages import language_for_path
-from context.member_names import MemberAccess, member_access, python_module_members
 from context.line_breaks import as_lf
+from context.member_names import MemberAccess, member_access, python_module_members
 from context.recent_regions import RecentRegions
 from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
 from context.workspace_files import WorkspaceScope

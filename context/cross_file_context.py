@@ -18,7 +18,7 @@ from pathlib import Path
 from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
 from context.languages import language_for_path
-from context.line_breaks import as_lf
+from context.line_breaks import as_lf, lf_lines
 from context.member_names import MemberAccess, member_access, python_module_members
 from context.recent_regions import RecentRegions
 from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
@@ -140,7 +140,7 @@ def _awaiting_use(
 def _uses(text: str) -> dict[str, list[int]]:
     """Identifier -> the lines it appears on."""
     found: dict[str, list[int]] = {}
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(lf_lines(text)):
         for name in IDENTIFIER.findall(line):
             found.setdefault(name, []).append(number)
     return found

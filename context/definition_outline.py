@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from context.line_breaks import lf_lines
 from context.syntax_tree import parse_document
 
 _FUNCTIONS = frozenset(
@@ -82,7 +83,7 @@ def _python_docstring(body: Node, data: bytes) -> str:
         return ""
     if first.named_children[0].type != "string":
         return ""
-    lines = _text(data, _line_start(data, first.start_byte), first.end_byte).splitlines()
+    lines = lf_lines(_text(data, _line_start(data, first.start_byte), first.end_byte))
     if len(lines) > DOCSTRING_LINES:
         indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
         lines = [*lines[: DOCSTRING_LINES - 1], indent + '..."""']
@@ -159,7 +160,7 @@ def _container_outline(node: Node, data: bytes, python: bool) -> str:
 
 def _short(node: Node, data: bytes) -> str:
     text = _text(data, _line_start(data, node.start_byte), node.end_byte)
-    lines = text.splitlines()
+    lines = lf_lines(text)
     if len(lines) > SHORT_LINES:
         lines = [*lines[: SHORT_LINES - 1], "    // ..."]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from context.languages import ends_with_block_opener
+from context.line_breaks import lf_lines
 
 TAB_WIDTH = 4
 DEFAULT_INDENT_WIDTH = 4
@@ -45,7 +46,7 @@ def detect_indent_width(text: str) -> int:
     """Guess the indentation step of a document from its most common indent increase."""
     steps: Counter[int] = Counter()
     previous = 0
-    for line in text.splitlines()[:_MAX_SAMPLED_LINES]:
+    for line in lf_lines(text)[:_MAX_SAMPLED_LINES]:
         if not line.strip():
             continue
         width = indent_width(line)

@@ -11,6 +11,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from context.line_breaks import lf_lines
+
 
 @dataclass(frozen=True)
 class Region:
@@ -27,7 +29,7 @@ class RecentRegions:
 
     def touch(self, path: Path, text: str, line: int) -> None:
         """Remember the window of `text` around `line` as the newest region."""
-        all_lines = text.splitlines()
+        all_lines = lf_lines(text)
         first = max(0, min(line - self.lines // 2, len(all_lines) - self.lines))
         window = "\n".join(all_lines[first : first + self.lines])
         kept = [

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from context.line_breaks import lf_lines
+
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 WINDOW_LINES = 16
 WINDOW_STRIDE = 8
@@ -50,7 +52,7 @@ class SimilarWindow:
 
 
 def cut_windows(path: Path, text: str) -> list[Window]:
-    lines = text.splitlines()
+    lines = lf_lines(text)
     windows = []
     for first in range(0, max(1, len(lines) - WINDOW_LINES + WINDOW_STRIDE), WINDOW_STRIDE):
         chunk = "\n".join(lines[first : first + WINDOW_LINES])
@@ -130,4 +132,4 @@ def query_text(text: str, offset: int) -> str:
     query, and with it which windows win, the prompt's start and the KV cache holding it.
     """
     line_start = text.rfind("\n", 0, offset) + 1
-    return "\n".join(text[:line_start].splitlines()[-QUERY_LINES:])
+    return "\n".join(lf_lines(text[:line_start])[-QUERY_LINES:])

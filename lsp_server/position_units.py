@@ -5,6 +5,10 @@ negotiated) and code points one character at a time in Python, over the whole li
 conversion. On a minified file's single line of megabytes that is seconds per request and
 per keystroke, with the event loop (every other document) waiting. This codec gives the
 same answers by encoding the line once (`str.encode` runs in C).
+
+pygls also splits a document into lines with str.splitlines, which breaks lines at form
+feeds, U+2028 and the like too; LSP breaks them at CRLF, CR and LF only, so every position
+after such a character would name another place. Documents here split as LSP does.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lsprotocol import types
-from pygls.workspace import Workspace
+from pygls.workspace import TextDocument, Workspace
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
+
+from context.line_breaks import lsp_lines
 
 
 class FastPositionCodec(PositionCodec):
@@ -85,3 +91,33 @@ def use_fast_positions(workspace: Workspace) -> None:
     """Have `workspace` (and the documents opened in it from now on) convert positions
     with `FastPositionCodec`, in the encoding it negotiated."""
     workspace._position_codec = FastPositionCodec(workspace.position_encoding)
+
+
+class LspLinesDocument(TextDocument):
+    """pygls's `TextDocument` with its lines as LSP numbers them (positions, clamping and
+    incremental edits all go through `lines`)."""
+
+    @property
+    def lines(self) -> Sequence[str]:
+        return tuple(lsp_lines(self.source))
+
+
+def use_lsp_lines(workspace: Workspace) -> None:
+    """Have the documents opened in `workspace` from now on split lines as LSP does."""
+
+    def create(
+        uri: str,
+        source: str | None = None,
+        version: int | None = None,
+        language_id: str | None = None,
+    ) -> TextDocument:
+        return LspLinesDocument(
+            uri,
+            source=source,
+            version=version,
+            language_id=language_id,
+            sync_kind=workspace._sync_kind,
+            position_codec=workspace.position_codec,
+        )
+
+    workspace._create_text_document = create  # type: ignore[method-assign,assignment]

@@ -37,7 +37,7 @@ from lsp_server.engine_loading import load_engine
 from lsp_server.inference_worker import EngineFactory, InferenceWorker, engine_key
 from lsp_server.load_steps import LoadStepRelay
 from lsp_server.pipeline import CompletionRequest
-from lsp_server.position_units import use_fast_positions
+from lsp_server.position_units import use_fast_positions, use_lsp_lines
 from lsp_server.protocol import FimbleProtocol
 from lsp_server.scheduler import Scheduler
 from lsp_server.settings import Settings, parse_settings
@@ -210,6 +210,7 @@ def clamp_position(document: TextDocument, position: types.Position) -> types.Po
 
 def initialize(ls: FimbleServer, params: types.InitializeParams) -> None:
     use_fast_positions(ls.workspace)  # before any document is opened
+    use_lsp_lines(ls.workspace)
     ls.apply_settings(params.initialization_options)
     ls.workspace_context.set_folders(workspace_folder_uris(params))
 

@@ -19,6 +19,7 @@ from typing import cast
 from urllib.parse import unquote, urlparse
 
 from context.cross_file_context import ContextOptions, CrossFileContext, CrossFileSnippets
+from context.line_breaks import lf_lines
 from context.workspace_files import ScopeLimits, WorkspaceScope, real_path
 from engines.completion_engine import CompletionEngine
 from engines.token_counter import TokenCounter, VocabularyNotConvertible, gguf_token_counter
@@ -265,6 +266,6 @@ def _import_lines(text: str) -> tuple[str, ...]:
     """The lines that say what a document imports (any language fimble knows, roughly)."""
     return tuple(
         stripped
-        for line in text.splitlines()
+        for line in lf_lines(text)
         if (stripped := line.strip()).startswith(_IMPORT_STARTS) or "require(" in stripped
     )

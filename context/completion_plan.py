@@ -30,6 +30,7 @@ from context.languages import (
     is_indentation_scoped,
     line_comment_prefix,
 )
+from context.member_names import MemberAccess
 from context.prompt_window import prefix_window, suffix_window
 from context.syntax_tree import SyntaxTree, parse_document
 
@@ -57,6 +58,9 @@ class CompletionPlan:
     # Where the prefix starts when it starts at a document anchor (see `DocumentSegments`):
     # the line number; None for a plain window.
     anchor_line: int | None = None
+    # The members that may follow an access at the cursor, where all are known (set by the
+    # caller from the workspace; see `context.member_names`).
+    member: MemberAccess | None = None
 
     @property
     def line_prefix(self) -> str:

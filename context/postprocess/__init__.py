@@ -23,13 +23,15 @@ While the model streams, on each completed line:
                                languages keep the closing line), as does the line cap
 
 When the stream ends (chain.FINISHING_FILTERS), in this order:
-      1. tidy_whitespace.py        drop trailing whitespace and blank lines
-      2. suffix_echo.py            refuse what only repeats the code after the cursor
-      3. dangling_opener.py        drop last lines that open a block they never fill
-      4. first_line_whitespace.py  fit the first line's whitespace to the cursor
-      5. existing_closer.py        end a line at the bracket the line already closes
-      6. superseded_text.py        say which characters right of the cursor it replaces
-      7. syntax_check.py           keep the longest run of lines that still parses
+      1. unknown_member.py         refuse what starts by naming a member that does not
+                                   exist (where all the members are known)
+      2. tidy_whitespace.py        drop trailing whitespace and blank lines
+      3. suffix_echo.py            refuse what only repeats the code after the cursor
+      4. dangling_opener.py        drop last lines that open a block they never fill
+      5. first_line_whitespace.py  fit the first line's whitespace to the cursor
+      6. existing_closer.py        end a line at the bracket the line already closes
+      7. superseded_text.py        say which characters right of the cursor it replaces
+      8. syntax_check.py           keep the longest run of lines that still parses
 
 A filter may change the suggestion or refuse it; one left blank is refused too.
 Whitespace goes first so that every comparison after it sees clean lines; the

@@ -17,8 +17,10 @@ from context.postprocess.suggestion import Filter, Suggestion, Surroundings
 from context.postprocess.superseded_text import supersede_rest_of_line
 from context.postprocess.syntax_check import keep_parsing_lines
 from context.postprocess.tidy_whitespace import tidy_whitespace
+from context.postprocess.unknown_member import refuse_unknown_member
 
 FINISHING_FILTERS: tuple[Filter, ...] = (
+    refuse_unknown_member,
     tidy_whitespace,
     refuse_suffix_repeat,
     trim_dangling_opener,

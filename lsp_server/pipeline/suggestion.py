@@ -220,7 +220,7 @@ def _attempt(
             request = request.with_cross_file(request.cross_file.without_snippets())
             plan = plan_for(engine, request, quick=True) or plan
             request = dataclasses.replace(request, lane=QUICK_LANE)
-    return _Attempt(plan, request, on_text)
+    return _Attempt(dataclasses.replace(plan, member=request.cross_file.member), request, on_text)
 
 
 def _ask(engine: CompletionEngine, attempt: _Attempt, cancel: threading.Event) -> Suggestion | None:

@@ -132,3 +132,17 @@ async def test_an_open_document_too_large_or_binary_is_not_context(
     assert len(recorder.bodies) == 1
     assert not recorder.received("big_W2") and not recorder.received("blob_W2")
     assert not recorder.received("padding")
+
+
+async def test_a_remote_answer_naming_a_member_that_does_not_exist_is_dropped(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """A remote server cannot be steered token by token: after `shapes.`, whose members are
+    all known, its answer `result = 1` names none of them and is not shown; elsewhere it is."""
+    (tmp_path / "shapes.py").write_text("def area_of_circle(radius):\n    return radius\n")
+    client = await start_server(recorder.settings(), root_uri=tmp_path.as_uri())
+    app = (tmp_path / "app.py").as_uri()
+    open_document(client, app, "import shapes\n\nx = shapes.")
+    dropped = await inline_at(client, app, 2, len("x = shapes."))
+    assert dropped is not None and not dropped.items, dropped
+    assert await ask_at_end(client, tmp_path / "other.py", "import shapes\n\nx = ") == SUGGESTION

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 _ACCESS = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)?$")
 _PY_CLASS = re.compile(r"^([ \t]*)class\s+\w+\s*(\((?P<bases>[^)]*)\))?\s*:")
 _PY_SELF_ATTRIBUTE = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
-_PY_MEMBER = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
+# A method, or an attribute assigned or only annotated (a dataclass field).
+_PY_MEMBER = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::|=(?!=))")
 _PY_PLAIN_BASES = frozenset({"", "object"})
 _JS_CLASS = re.compile(r"\bclass\s+\w+(\s+extends\b)?[^{]*\{")
 _JS_MEMBER = re.compile(

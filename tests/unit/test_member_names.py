@@ -42,6 +42,12 @@ def test_no_constraint_where_a_new_name_may_be_defined_or_nothing_fits(line: str
     assert access_at_end(CART.format(line=line)) is None
 
 
+def test_annotated_fields_are_members() -> None:
+    source = "class Point:\n    x: int\n    y: int = 0\n\n    def norm(self):\n        return self."
+    found = access_at_end(source)
+    assert found is not None and found.names == {"x", "y", "norm"}
+
+
 def test_a_class_with_bases_is_not_constrained() -> None:
     source = CART.replace("class Cart:", "class Cart(Base):").format(line="return self.")
     assert access_at_end(source) is None

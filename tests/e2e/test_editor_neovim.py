@@ -22,6 +22,8 @@ import pytest
 from tests.e2e.conftest import ROOT, SERVER_COMMAND
 
 SCRIPT = Path(__file__).with_name("neovim_completion.lua")
+COMMANDS_SCRIPT = Path(__file__).with_name("neovim_commands.lua")
+LAZY_SPEC_START = 'return {\n  dir = "/path/to/fimble"'
 AREA = "def rectangle_area(width, height):\n    return \n"
 BINARIES = [path for path in ("nvim", os.environ.get("FIMBLE_TEST_NVIM")) if path]
 
@@ -85,6 +87,73 @@ def test_neovim_completes_through_its_own_lsp_client(tmp_path: Path, nvim: str) 
     inserted = item["textEdit"]["newText"]
     assert inserted.replace(" ", "") in {"width*height", "height*width"}, item
     assert item["textEdit"]["range"]["start"] == {"line": 1, "character": len("    return ")}
+
+
+def lazy_spec(readme: Path, checkout: Path) -> str:
+    """The lazy.nvim spec as written in `readme`, pointed at `checkout`."""
+    text = readme.read_text()
+    start = text.index(LAZY_SPEC_START)
+    spec = text[start : text.index("```", start)]
+    assert '"/path/to/fimble"' in spec
+    return spec.replace('"/path/to/fimble"', json.dumps(str(checkout)))
+
+
+def fimble_on_path(bin_dir: Path) -> Path:
+    """A `fimble` executable that runs this checkout, as `pipx install` would put on PATH."""
+    bin_dir.mkdir()
+    fimble = bin_dir / "fimble"
+    fimble.write_text(f'#!/bin/sh\nexec {sys.executable} -m lsp_server.cli "$@"\n')
+    fimble.chmod(0o755)
+    return fimble
+
+
+@pytest.mark.parametrize("nvim", BINARIES)
+def test_lazy_spec_health_status_and_toggle(tmp_path: Path, nvim: str) -> None:
+    """The README's lazy.nvim spec, its `config` called as lazy.nvim calls it (lazy.nvim itself
+    is on GitHub only, out of reach here), with `fimble` on PATH: :checkhealth fimble reports
+    each part, :FimbleStatus names the model, :FimbleToggle stops the suggestions and brings
+    them back."""
+    source = tmp_path / "shapes.py"
+    source.write_text(AREA)
+    spec = tmp_path / "fimble_spec.lua"
+    spec.write_text(lazy_spec(ROOT / "editors" / "README.md", ROOT))
+    fimble = fimble_on_path(tmp_path / "bin")
+    out = tmp_path / "report.json"
+    env = server_env()
+    env["PATH"] = f"{fimble.parent}{os.pathsep}{env['PATH']}"
+    env |= {
+        "FIMBLE_NVIM_SPEC": str(spec),
+        "FIMBLE_NVIM_FILE": str(source),
+        "FIMBLE_NVIM_LINE": "1",
+        "FIMBLE_NVIM_COL": str(len("    return ")),
+        "FIMBLE_NVIM_OUT": str(out),
+    }
+    run = subprocess.run(
+        [nvim, "--headless", "--clean", "-u", str(COMMANDS_SCRIPT)],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    assert out.exists(), f"nvim wrote no report (rc {run.returncode}): {run.stderr[-2000:]}"
+    report = json.loads(out.read_text())
+    assert "error" not in report, report
+    health = "\n".join(report["health"])
+    for expected in (
+        f"executable: {fimble}",
+        "version: fimble ",
+        "server: running, client ",
+        "model: ",
+        "(from the running server)",
+        "engine: local",
+    ):
+        assert expected in health, health
+    inline = "ghost text through vim.lsp.inline_completion" in health
+    assert inline == has_inline_completion(nvim) or "no inline completion" in health, health
+    assert "model: " in report["status"] and "engine: local" in report["status"], report["status"]
+    answer = {"width * height", "height * width"}
+    assert report["attached"] and set(report["completion_on"]) & answer, report
+    assert report["detached"] and report["completion_off"] == [], report
+    assert report["reattached"] and set(report["completion_back_on"]) & answer, report
+    assert "fimble: suggestions off (server stopped)" in report["messages"]
 
 
 # Says on screen when the client is attached, so that the keys come after it (0.7 has no

@@ -34,3 +34,22 @@ def test_schema_defaults_are_what_the_server_accepts() -> None:
         if "maximum" in prop:
             _, too_big = parse_settings({name: prop["maximum"] + 1})
             assert too_big, name
+
+
+LAZY_SPEC_START = 'return {\n  dir = "/path/to/fimble"'
+
+
+def lazy_spec_in(readme: Path) -> str | None:
+    text = readme.read_text()
+    if LAZY_SPEC_START not in text:
+        return None
+    start = text.index(LAZY_SPEC_START)
+    return text[start : text.index("```", start)]
+
+
+def test_the_readme_shows_the_lazy_spec_the_neovim_test_runs() -> None:
+    """tests/e2e/test_editor_neovim.py runs editors/README.md's lazy.nvim spec in Neovim; the
+    README's copy must be the same text."""
+    tested = lazy_spec_in(ROOT / "editors" / "README.md")
+    assert tested is not None
+    assert lazy_spec_in(ROOT / "README.md") in (None, tested)

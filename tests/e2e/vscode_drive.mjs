@@ -28,6 +28,9 @@ try {
     (e) => (e.textContent || "").includes("fimble") && e.querySelector(".codicon-sparkle")),
     null, { timeout: 300000 });
   step("status bar says fimble is ready");
+  // The Chat view can take the focus while the model loads: back to the end of the file.
+  await page.click(".monaco-editor .view-lines");
+  await page.keyboard.press("Control+End");
   await page.screenshot({ path: `${shots}/vscode-status.png` });
   await page.keyboard.type(" ");
   await page.waitForSelector(".ghost-text-decoration, .ghost-text", { timeout: 300000 });

@@ -46,7 +46,8 @@ HELIX_HEADER = """\
 #
 # `language-servers` REPLACES Helix's default list for a language, it does not add to it: the
 # lists below keep Helix's defaults (as of Helix 25.01) and append fimble, limited to completion.
-# If you already set `language-servers` for a language, add the fimble entry to your list.
+# If you already set `language-servers` for a language, add the fimble entry to your list, or
+# let `fimble editors helix --merge ~/.config/helix/languages.toml` print your file with it added.
 """
 
 

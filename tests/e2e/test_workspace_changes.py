@@ -8,6 +8,7 @@ is read in the bodies it received.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -16,9 +17,16 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.e2e.conftest import StartServer, inline_at
+from tests.e2e.conftest import (
+    SERVER_COMMAND,
+    StartServer,
+    audited_env,
+    editor_capabilities,
+    inline_at,
+    network_attempts,
+)
 from tests.e2e.recording_server import SUGGESTION, RecordingServer, recording_server
 from tests.e2e.served_workspace import QUIET, ask_at_end, bodies_since, sent_text
 
@@ -247,3 +255,48 @@ async def test_similar_code_is_found_after_context_settings_change(
             types.DidChangeConfigurationParams({**settings, **changed})
         )
         await wait_for(client, recorder, tmp_path, "SIMILAR_W6")
+
+
+async def test_the_server_asks_to_be_told_of_source_files_on_disk(
+    recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """An editor that lets servers register for file events gets asked for those of the
+    source files fimble reads as context (so that deletions and renames reach it)."""
+    config = ClientServerConfig(
+        server_command=SERVER_COMMAND, server_env=audited_env(None, tmp_path / "audit.log")
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    asked: list[types.RegistrationParams] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        asked.append(params)
+
+    capabilities = editor_capabilities()
+    assert capabilities.workspace is not None
+    capabilities.workspace.did_change_watched_files = types.DidChangeWatchedFilesClientCapabilities(
+        dynamic_registration=True
+    )
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=capabilities,
+                initialization_options=recorder.settings("infill", **QUIET),
+                root_uri=tmp_path.as_uri(),
+            )
+        )
+        for _ in range(100):
+            if asked:
+                break
+            await asyncio.sleep(0.05)
+        await client.shutdown_session()
+    finally:
+        await client.stop()
+    assert network_attempts(tmp_path / "audit.log") == []
+    [registration] = asked[0].registrations if asked else []
+    assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    options = registration.register_options
+    assert isinstance(options, dict), options
+    [watcher] = options["watchers"]
+    assert watcher["globPattern"].startswith("**/*.{") and "py" in watcher["globPattern"]

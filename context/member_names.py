@@ -15,6 +15,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tree_sitter import Node
+
+from context.syntax_tree import parse_document
+
 _ACCESS = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)?$")
 _PY_CLASS = re.compile(r"^([ \t]*)class\s+\w+\s*(\((?P<bases>[^)]*)\))?\s*:")
 _PY_SELF_ATTRIBUTE = re.compile(r"\bself\.([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)")
@@ -106,30 +110,67 @@ def _python_body_members(lines: list[str], header_row: int, class_indent: int) -
 
 
 def python_module_members(source: str) -> frozenset[str] | None:
-    """The names a Python module binds at its top level (None: a star import or a module
-    `__getattr__` makes them unknowable)."""
+    """The names a Python module binds at its top level, inside top-level `if`/`try`/`with`
+    blocks too (None: unparsable, or a star import or a module `__getattr__` makes them
+    unknowable)."""
+    tree = parse_document(source, "python")
+    if tree is None:
+        return None
     names: set[str] = set()
-    for line in source.split("\n"):
-        if not line or line[0] in " \t#)":
-            continue
-        if re.match(r"from\s+\S+\s+import\s+\*", line) or line.startswith("def __getattr__"):
-            return None
-        imported = re.match(r"import\s+(.+)", line) or re.match(r"from\s+\S+\s+import\s+(.+)", line)
-        if imported is not None:
-            for part in imported.group(1).strip("()\\ ").split(","):
-                words = part.split()
-                if words:
-                    names.add(words[-1] if "as" in words else words[0].split(".")[0])
-            continue
-        member = _PY_MEMBER.match(line)
-        if member is not None:
-            names.add(member.group(1) or member.group(2))
-        elif (defined := re.match(r"class\s+([A-Za-z_]\w*)", line)) is not None:
-            names.add(defined.group(1))
-        elif (targets := re.match(r"([\w, ]+)=(?!=)", line)) is not None:
-            names.update(name.strip() for name in targets.group(1).split(",") if name.strip())
+    pending = list(tree.root.named_children)
+    while pending:
+        node = pending.pop()
+        if node.type == "decorated_definition":
+            node = node.child_by_field_name("definition") or node
+        if node.type in ("function_definition", "class_definition"):
+            name = _text(node.child_by_field_name("name"))
+            if name == "__getattr__":
+                return None
+            names.add(name)
+        elif node.type in ("import_statement", "import_from_statement"):
+            if any(child.type == "wildcard_import" for child in node.named_children):
+                return None
+            names.update(_imported_names(node))
+        elif node.type == "expression_statement":
+            for assignment in node.named_children:
+                if assignment.type == "assignment":
+                    names.update(_bound_names(assignment.child_by_field_name("left")))
+        elif node.type in _PY_BLOCK_STATEMENTS or node.type in ("block", "else_clause"):
+            pending.extend(node.named_children)
+        elif node.type in ("except_clause", "elif_clause", "finally_clause"):
+            pending.extend(child for child in node.named_children if child.type == "block")
     names.discard("")
     return frozenset(names)
+
+
+_PY_BLOCK_STATEMENTS = frozenset({"if_statement", "try_statement", "with_statement"})
+
+
+def _imported_names(node: Node) -> set[str]:
+    """The names an import statement binds: `import a.b` binds `a`; aliases their alias."""
+    found: set[str] = set()
+    for item in node.children_by_field_name("name"):
+        if item.type == "aliased_import":
+            found.add(_text(item.child_by_field_name("alias")))
+        elif node.type == "import_statement":
+            found.add(_text(item).split(".")[0])
+        else:
+            found.add(_text(item))
+    return found
+
+
+def _bound_names(target: Node | None) -> set[str]:
+    if target is None:
+        return set()
+    if target.type == "identifier":
+        return {_text(target)}
+    if target.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+        return {name for child in target.named_children for name in _bound_names(child)}
+    return set()
+
+
+def _text(node: Node | None) -> str:
+    return "" if node is None or node.text is None else node.text.decode("utf-8", "replace")
 
 
 def js_class_members(text: str, line_start: int) -> frozenset[str] | None:

@@ -69,6 +69,15 @@ def test_an_imported_module_lists_its_top_level_names() -> None:
     assert member_access(text, len(text), "python", modules) == MemberAccess("re", members)
 
 
+def test_names_bound_in_top_level_blocks_and_multi_line_imports_count() -> None:
+    module = (
+        "from helpers import (\n    first,\n    second as other,\n)\n"
+        "try:\n    import ujson as json\nexcept ImportError:\n    json = None\n"
+        "if DEBUG:\n    LEVEL = 1\nelse:\n    LEVEL = 2\n@cache\ndef lookup(key):\n    pass\n"
+    )
+    assert python_module_members(module) == {"first", "other", "json", "LEVEL", "lookup"}
+
+
 def test_a_star_import_makes_a_module_unknowable() -> None:
     assert python_module_members("from os import *\nX = 1\n") is None
 

@@ -37,7 +37,7 @@ def test_extension_builds_and_packages() -> None:
     npm("run", "typecheck")
     npm("run", "lint")
     tests = npm("test")
-    assert "# fail 0" in tests and "# pass 21" in tests, tests
+    assert "# fail 0" in tests and "# pass 22" in tests, tests
     npm("run", "package")
     vsix = EXTENSION / "fimble-vscode.vsix"
     with zipfile.ZipFile(vsix) as archive:

@@ -165,7 +165,7 @@ async function start(context: vscode.ExtensionContext, offerInstall = true): Pro
     showStatus("$(warning) fimble", "fimble: no server found (click to install it)", true);
     status.command = "fimble.installServer";
     if (offerInstall) {
-      installOffer = offerToInstall(context);
+      installOffer = offerToInstall(context, "no fimble server found (fimble.serverPath, the Python extension's environment, PATH)");
     }
     return;
   }
@@ -199,6 +199,10 @@ async function start(context: vscode.ExtensionContext, offerInstall = true): Pro
   } catch (error) {
     log.appendLine(`fimble: could not start ${command}: ${error}`);
     showStatus("$(error) fimble", `fimble: could not start ${command} (click for the log)`, true);
+    // One the user did not name (a stale pyenv shim on PATH, say): offer the private install.
+    if (offerInstall && !config.get<string>("serverPath", "").trim()) {
+      installOffer = offerToInstall(context, `${command} did not start (see the log)`);
+    }
   }
   context.subscriptions.push({ dispose: () => void client?.stop() });
 }
@@ -216,10 +220,9 @@ async function restart(context: vscode.ExtensionContext, offerInstall = true): P
   await start(context, offerInstall);
 }
 
-async function offerToInstall(context: vscode.ExtensionContext): Promise<void> {
+async function offerToInstall(context: vscode.ExtensionContext, why: string): Promise<void> {
   const choice = await vscode.window.showInformationMessage(
-    "fimble: no fimble server found (fimble.serverPath, the Python extension's environment, PATH). " +
-      "Install it into a private environment for this extension?",
+    `fimble: ${why}. Install it into a private environment for this extension?`,
     "Install fimble",
     "Choose executable",
     "Not now",

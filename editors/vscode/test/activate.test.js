@@ -191,6 +191,7 @@ test("serverPath wins; a server that cannot start shows an error", async () => {
   assert.equal(state.status.text, "$(error) fimble");
   assert.match(state.status.tooltip, /could not start/);
   assert.ok(state.outputChannel.lines.some((line) => line.includes("ENOENT")));
+  assert.deepEqual(state.messages, [], "a server the user named is not replaced by an offer");
 });
 
 test("a model that does not load shows an error", async () => {
@@ -321,4 +322,16 @@ test("'Choose executable' saves fimble.serverPath and starts it", async () => {
   await extension.installOfferAnswered();
   assert.equal(state.settings.serverPath, "/opt/fimble/bin/fimble");
   assert.equal(state.clients.at(-1).serverOptions.command, "/opt/fimble/bin/fimble");
+});
+
+test("a fimble on PATH that does not start (a stale shim): the error, then the install offer", async () => {
+  state.startFails = true;
+  state.answer = "Not now";
+  await extension.activate(context());
+  await extension.installOfferAnswered();
+  assert.equal(state.status.text, "$(error) fimble");
+  const [offer] = state.messages;
+  assert.equal(offer.message, `fimble: ${state.pathFimble} did not start (see the log). ` +
+    "Install it into a private environment for this extension?");
+  assert.deepEqual(offer.buttons, ["Install fimble", "Choose executable", "Not now"]);
 });

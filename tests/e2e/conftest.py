@@ -17,6 +17,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_COMMAND = [sys.executable, "-m", "lsp_server.cli", "serve"]
+ANSWER_GUARD_S = 600
 
 StartServer = Callable[..., Awaitable[LanguageClient]]
 
@@ -144,13 +145,16 @@ async def inline_at(
     trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Invoked,
 ) -> types.InlineCompletionList:
     """Ask as a user does (Invoked), or as editors do while the user types (Automatic)."""
-    result = await client.text_document_inline_completion_async(
+    asked = client.text_document_inline_completion_async(
         types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri),
             position=types.Position(line, character),
             context=types.InlineCompletionContext(trigger_kind=trigger),
         )
     )
+    # A liveness guard, not a speed requirement: an unanswered request fails the test
+    # instead of hanging the suite.
+    result = await asyncio.wait_for(asked, ANSWER_GUARD_S)
     assert isinstance(result, types.InlineCompletionList), result
     return result
 

@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import gzip
 import json
-import math
 import os
 import re
 import shlex
@@ -56,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsp_session import SERVER_COMMAND, LspSession, item_text
 from lsprotocol import types
+from paired_stats import percentile
 
 if TYPE_CHECKING:
     from engines.llama_engine import LlamaEngine
@@ -388,12 +388,6 @@ def baseline_outcome(engine: LlamaEngine, task: Task, kind: Kind) -> BaselineOut
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def verdict(passed: bool) -> str:

@@ -20,7 +20,16 @@ import pytest
 from lsprotocol import types
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SCRIPTS = ("lsp_session", "replay", "crossfile", "humaneval", "soak", "jumps", "fuzz")
+SCRIPTS = (
+    "paired_stats",
+    "lsp_session",
+    "replay",
+    "crossfile",
+    "humaneval",
+    "soak",
+    "jumps",
+    "fuzz",
+)
 
 SOURCE = (
     "import os\n\n\n"
@@ -169,6 +178,141 @@ def test_a_call_hole_is_typed_up_to_the_other_files_name(
     assert [(hole.typed, hole.expected) for hole in call] == [("loud = ", "shout_zq(word, 3)")]
     hole = call[0]
     assert hole.text.split("\n")[hole.line] == "    loud = " and hole.column == 11
+
+
+def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    package = tmp_path / "pkg" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "shapes.py").write_text("def rect_area(w, h):\n    return w * h\n\nUNIT = 'cm'\n")
+    (package / "main.py").write_text(
+        "from pkg import shapes\nfrom .shapes import UNIT\n\n\ndef local_twice(x):\n"
+        "    return x * 2\n\n\ndef report(w, h):\n"
+        "    area = shapes.rect_area(w, h)\n"
+        "    doubled = local_twice(area)\n"
+        '    """Mentions shapes.rect_area(w, h) only in a docstring."""\n'
+        "    return doubled\n"
+    )
+    holes = bench.crossfile.find_holes(tmp_path, "pkg", "call")
+    assert [(hole.typed, hole.expected, hole.owner) for hole in holes] == [
+        ("area = shapes.", "rect_area(w, h)", "shapes")
+    ]
+    assert holes[0].member_access and "rect_area" in holes[0].owner_members
+
+
+def test_crossfile_js_holes_follow_imports_and_requires(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    package = tmp_path / "jspkg" / "lib"
+    package.mkdir(parents=True)
+    (package / "util.js").write_text(
+        "function mergeDeep(a, b) { return a }\nexports.flatten = function (x) {}\n"
+    )
+    (package / "types.ts").write_text("export function isSchemaOk(s: unknown) { return true }\n")
+    (package / "main.ts").write_text(
+        "import { isSchemaOk as schemaOk } from './types'\n"
+        "const util = require('./util')\n"
+        "function local(s) {\n"
+        "  const merged = util.mergeDeep(s, {})\n"
+        "  if (schemaOk(merged)) return 1\n"
+        "  const other = isSchemaOk(merged)\n"
+        "  return local(merged)\n"
+        "}\n"
+    )
+    holes = bench.crossfile.find_js_holes(tmp_path, "jspkg", "call")
+    assert [(hole.language, hole.typed, hole.expected, hole.owner) for hole in holes] == [
+        ("typescript", "const merged = util.", "mergeDeep(s, {})", "util"),
+        ("typescript", "if (", "schemaOk(merged)) return 1", ""),
+    ]
+
+
+def test_crossfile_identifier_match_and_first_member(bench: SimpleNamespace) -> None:
+    match = bench.crossfile.identifier_match
+    assert match("return shapes.rect_area(w, h)", "return shapes.rect_area(w, h)", "python") == (
+        1.0,
+        1.0,
+    )
+    precision, recall = match("area = rect_area(w, h)", "area = area_of(w)", "python")
+    assert (precision, recall) == (2 / 3, 2 / 4)
+    assert match("return self", "return self", "python") == (1.0, 1.0)
+    assert match("x = a", "", "python") == (0.0, 0.0)
+    first = bench.crossfile.first_member
+    assert first("shapes.area(w) + shapes.rect_area(w, h)", "shapes") == "area"
+    assert first("myshapes.area(w)", "shapes") is None
+    hole = bench.crossfile.Hole(
+        Path("m.py"),
+        0,
+        "    ",
+        "rect_area(w)",
+        "",
+        "a = shapes.",
+        "python",
+        "shapes",
+        frozenset({"rect_area"}),
+    )
+    invented = bench.crossfile.score(hole, "area(w)", 0.5)
+    assert invented.member == "area" and invented.invented_member and not invented.exact
+    right = bench.crossfile.score(hole, "rect_area(w)", 0.5)
+    assert right.exact and right.member == "rect_area" and not right.invented_member
+
+
+def test_paired_bootstrap_interval_is_seeded_and_holds_the_mean(bench: SimpleNamespace) -> None:
+    treated = [1.0] * 30 + [0.0] * 70
+    baseline = [0.0] * 20 + [1.0] * 10 + [0.0] * 70
+    mean, low, high = bench.paired_stats.paired_bootstrap(treated, baseline)
+    assert mean == pytest.approx(0.2)
+    assert low < mean < high and low > 0.0
+    assert bench.paired_stats.paired_bootstrap(treated, baseline) == (mean, low, high)
+    assert bench.paired_stats.paired_bootstrap([1.0, 0.0], [1.0, 0.0]) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError):
+        bench.paired_stats.paired_bootstrap([1.0], [])
+
+
+def test_crossfile_report_counts_wins_losses_and_invented_members(
+    bench: SimpleNamespace,
+) -> None:
+    outcome = bench.crossfile.Outcome
+
+    def answer(exact: bool, latency: float, invented: bool | None = None) -> Any:
+        member = None if invented is None else ("nope" if invented else "real")
+        return outcome(
+            "x",
+            exact,
+            float(exact),
+            1.0,
+            1.0,
+            latency,
+            invented is not None,
+            member,
+            bool(invented),
+        )
+
+    results = {
+        "no context": [answer(True, 1.0), answer(False, 1.0, True), answer(False, 2.0)],
+        "all sources": [answer(True, 2.0), answer(True, 2.0, False), answer(False, 4.0)],
+    }
+    text = "\n".join(bench.crossfile.report(results))
+    assert "| all sources | 66.7% | +33.3 [" in text and "| 1 / 0 |" in text
+    assert "2.00 s (2.00x)" in text
+    assert "| no context | 1 | 0.0% | 1 | 1 (100.0%) |" in text
+    assert "| all sources | 1 | 100.0% | 1 | 0 (0.0%) |" in text
+
+
+def test_crossfile_fast_mode_and_repeat(bench: SimpleNamespace) -> None:
+    fast = bench.crossfile.parse_args(["--fast", "--language", "both"])
+    assert fast.configs == "no context,all sources"
+    assert bench.crossfile.holes_wanted(fast, "js") == 40
+    full = bench.crossfile.parse_args(["--repeat", "2"])
+    assert full.repeat == 2 and bench.crossfile.holes_wanted(full, "python") == 200
+    assert bench.crossfile.holes_wanted(full, "js") == 100
+    assert (
+        bench.crossfile.holes_wanted(bench.crossfile.parse_args(["--fast", "--holes", "3"]), "js")
+        == 3
+    )
+    with pytest.raises(SystemExit):
+        bench.crossfile.parse_args(["--repeat", "0"])
 
 
 def test_crossfile_keeps_what_follows_the_cursor_of_an_item_that_rewrites_the_line(

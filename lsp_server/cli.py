@@ -53,7 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
-    return 0
+    # LSP: 0 after `shutdown`, 1 when `exit` (or the end of input) came without it.
+    return 0 if server.shut_down else 1
 
 
 def _parse_location(location: str) -> tuple[Path, int, int]:

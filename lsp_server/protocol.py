@@ -29,6 +29,11 @@ UNREADABLE = _Unreadable()
 
 
 class FimbleProtocol(LanguageServerProtocol):
+    @property
+    def shut_down(self) -> bool:
+        """Whether the client asked for `shutdown` (the exit status depends on it)."""
+        return bool(self._shutdown)
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)

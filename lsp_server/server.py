@@ -51,6 +51,11 @@ WATCHED_FILES_REGISTRATION = "fimble/watched-files"
 
 
 class FimbleServer(LanguageServer):
+    @property
+    def shut_down(self) -> bool:
+        """Whether the client asked for `shutdown` before the end (LSP's exit status)."""
+        return isinstance(self.protocol, FimbleProtocol) and self.protocol.shut_down
+
     def __init__(self, engine_factory: EngineFactory) -> None:
         super().__init__("fimble", __version__, protocol_cls=FimbleProtocol)
         self.settings = Settings()

@@ -44,3 +44,20 @@ async def test_a_request_after_shutdown_gets_an_invalid_request_error() -> None:
         if client._server is not None and client._server.returncode is None:
             client._server.kill()  # failed before `exit`: stop() would wait for it
         await client.stop()
+
+
+async def test_exit_without_shutdown_ends_with_status_1() -> None:
+    """LSP: the server exits with 0 after a `shutdown`, else with 1 (an editor that died
+    mid-session is told apart from a clean stop)."""
+    client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
+    assert isinstance(client, LanguageClient)
+    try:
+        await client.initialize_session(types.InitializeParams(capabilities=editor_capabilities()))
+        client.exit(None)
+        server = client._server
+        assert server is not None
+        assert await asyncio.wait_for(server.wait(), 30) == 1
+    finally:
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()
+        await client.stop()

@@ -107,3 +107,17 @@ def test_offsets_convert_between_bytes_and_code_points() -> None:
     byte = tree.byte_offset(offset)
     assert byte == len(text[:offset].encode("utf-8"))
     assert tree.char_offset(byte) == offset
+
+
+def test_a_text_past_the_parse_limit_is_not_parsed_and_still_planned() -> None:
+    """A generated file's tree would cost hundreds of MB: past the limit the planner works
+    as for a language without a grammar."""
+    from context import plan_completion
+
+    limit = syntax_tree.MAX_PARSED_CHARS
+    small = "x = 1\n" * 10
+    huge = "x = 1\n" * (limit // 6 + 1) + "def f(a, b):\n    return "
+    assert parse_document(small, "python") is not None
+    assert parse_document(huge, "python") is None
+    plan = plan_completion(huge, len(huge), "python", lambda text: len(text) // 4, 256, 64)
+    assert plan is not None and plan.prefix.endswith("return ")

@@ -99,7 +99,14 @@ class LspLinesDocument(TextDocument):
 
     @property
     def lines(self) -> Sequence[str]:
-        return tuple(lsp_lines(self.source))
+        """Split once per version of the text: every position of every request reads them,
+        and splitting a 300,000-line document costs far more than the request itself."""
+        source = self.source
+        cached = self.__dict__.get("_lines_of")
+        if cached is None or cached[0] is not source:
+            cached = (source, tuple(lsp_lines(source)))
+            self.__dict__["_lines_of"] = cached
+        return cached[1]
 
 
 def use_lsp_lines(workspace: Workspace) -> None:

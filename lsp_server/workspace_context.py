@@ -63,6 +63,9 @@ class WorkspaceContext:
         # Per open document: the snippets chosen for it, kept while its imports and the
         # context settings stay as they were (a stable prompt head: see `_gather`).
         self._heads: dict[str, tuple[tuple[object, ...], CrossFileSnippets]] = {}
+        # Per open document: its text as last seen and its import lines (read once per
+        # version, not on every request: a long file has hundreds of thousands of lines).
+        self._imports: dict[str, tuple[str, tuple[str, ...]]] = {}
         # The deny list and .gitignore as the event loop asks them (the scope above belongs
         # to the context thread).
         self._guard: tuple[tuple[object, ...], WorkspaceScope] | None = None
@@ -152,7 +155,7 @@ class WorkspaceContext:
             self._executor.submit(lambda: self._ensure(settings).change_document(path, text, line))
 
     def closed(self, uri: str, settings: Settings) -> None:
-        self._executor.submit(lambda: self._heads.pop(uri, None))
+        self._executor.submit(lambda: (self._heads.pop(uri, None), self._imports.pop(uri, None)))
         path = path_of_uri(uri)
         if path is not None:
             self._executor.submit(lambda: self._ensure(settings).close_document(path))
@@ -220,7 +223,7 @@ class WorkspaceContext:
         cached runs."""
         context = self._ensure(request.settings)
         signature = (
-            _import_lines(request.text),
+            self._import_lines_of(request.document, request.text),
             context_options(request.settings),
             self._scope_key,  # the workspace folders and what may be read from them
             context.index_complete,  # chosen again once, when the whole workspace is in
@@ -233,6 +236,13 @@ class WorkspaceContext:
         chosen = self._choose(path, request, engine)
         self._heads[request.document] = (signature, chosen)
         return chosen
+
+    def _import_lines_of(self, uri: str, text: str) -> tuple[str, ...]:
+        kept = self._imports.get(uri)
+        if kept is None or kept[0] != text:
+            kept = (text, _import_lines(text))
+            self._imports[uri] = kept
+        return kept[1]
 
     def _choose(
         self, path: Path, request: CompletionRequest, engine: CompletionEngine

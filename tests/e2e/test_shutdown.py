@@ -5,6 +5,8 @@ closes) would otherwise wait on it forever. `exit` then ends the process cleanly
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from lsprotocol import types
@@ -20,11 +22,28 @@ URI = "file:///work/late.py"
 ANSWER_GUARD_SECONDS = 15.0
 
 
-async def test_a_request_after_shutdown_gets_an_invalid_request_error() -> None:
+@contextlib.asynccontextmanager
+async def initialized_server() -> AsyncIterator[LanguageClient]:
     client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
     assert isinstance(client, LanguageClient)
     try:
         await client.initialize_session(types.InitializeParams(capabilities=editor_capabilities()))
+        yield client
+    finally:
+        if client._server is not None and client._server.returncode is None:
+            client._server.kill()  # failed before `exit`: stop() would wait for it
+        await client.stop()
+
+
+async def exit_status(client: LanguageClient) -> int:
+    client.exit(None)
+    server = client._server
+    assert server is not None
+    return await asyncio.wait_for(server.wait(), 30)
+
+
+async def test_a_request_after_shutdown_gets_an_invalid_request_error() -> None:
+    async with initialized_server() as client:
         open_document(client, URI, "def add(a, b):\n    return \n")
         await asyncio.wait_for(client.shutdown_async(None), 60)
         params = {
@@ -36,28 +55,11 @@ async def test_a_request_after_shutdown_gets_an_invalid_request_error() -> None:
         with pytest.raises(JsonRpcException) as raised:
             await asyncio.wait_for(late, ANSWER_GUARD_SECONDS)
         assert raised.value.code == types.ErrorCodes.InvalidRequest
-        client.exit(None)
-        server = client._server
-        assert server is not None
-        assert await asyncio.wait_for(server.wait(), 30) == 0
-    finally:
-        if client._server is not None and client._server.returncode is None:
-            client._server.kill()  # failed before `exit`: stop() would wait for it
-        await client.stop()
+        assert await exit_status(client) == 0
 
 
 async def test_exit_without_shutdown_ends_with_status_1() -> None:
     """LSP: the server exits with 0 after a `shutdown`, else with 1 (an editor that died
     mid-session is told apart from a clean stop)."""
-    client = await ClientServerConfig(server_command=SERVER_COMMAND).start()
-    assert isinstance(client, LanguageClient)
-    try:
-        await client.initialize_session(types.InitializeParams(capabilities=editor_capabilities()))
-        client.exit(None)
-        server = client._server
-        assert server is not None
-        assert await asyncio.wait_for(server.wait(), 30) == 1
-    finally:
-        if client._server is not None and client._server.returncode is None:
-            client._server.kill()
-        await client.stop()
+    async with initialized_server() as client:
+        assert await exit_status(client) == 1

@@ -165,7 +165,7 @@ class Target:
         return self.session
 
     async def start(self) -> None:
-        settings = {"maxTokens": self.args.max_tokens}
+        settings = {**json.loads(self.args.settings), "maxTokens": self.args.max_tokens}
         name = f"fimble-fuzz-{len(self.figures.processes)}"
         session = LspSession(name, settings, log_level="ERROR")
         await session.start()
@@ -588,6 +588,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=10_000, help="hostile messages to send")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-tokens", type=int, default=8, help="the server's maxTokens")
+    parser.add_argument("--settings", default="{}", help="other fimble settings, as JSON")
     parser.add_argument("--batch", type=int, default=1000, help="requests per unread batch")
     parser.add_argument("--check-every", type=int, default=100, help="cases between checks")
     parser.add_argument(

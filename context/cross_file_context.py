@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
@@ -25,6 +26,7 @@ from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
 from context.workspace_files import WorkspaceScope
 
 TokenCount = Callable[[str], int]
+Derived = TypeVar("Derived")
 SOURCES = ("definitions", "recent", "similar")
 
 
@@ -155,6 +157,7 @@ class CrossFileContext:
         self.similar = SimilarCodeIndex()
         self._open: dict[Path, str] = {}
         self._outlines: dict[Path, tuple[object, list[OutlineEntry]]] = {}
+        self._members: dict[Path, tuple[object, frozenset[str] | None]] = {}
         self._walk: Iterator[Path] | None = None
         self.index_complete = not scope.roots
 
@@ -255,15 +258,30 @@ class CrossFileContext:
             return None
         return (stat.st_mtime_ns, stat.st_size)
 
-    def _outline(self, path: Path) -> list[OutlineEntry]:
+    def _per_version(
+        self,
+        cache: dict[Path, tuple[object, Derived]],
+        path: Path,
+        derive: Callable[[str], Derived],
+    ) -> Derived | None:
+        """What `derive` makes of the file's text, worked out once per version of the file
+        (None where it cannot be read)."""
         stamp = self._stamp(path)
-        cached = self._outlines.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+        kept = cache.get(path)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
         text = self._read(path)
-        entries = outline(text, language_for_path(str(path))) if text is not None else []
-        self._outlines[path] = (stamp, entries)
-        return entries
+        if text is None:
+            return None
+        derived = derive(text)
+        cache[path] = (stamp, derived)
+        return derived
+
+    def _outline(self, path: Path) -> list[OutlineEntry]:
+        found = self._per_version(
+            self._outlines, path, lambda text: outline(text, language_for_path(str(path)))
+        )
+        return found or []
 
     # Indexing
 
@@ -358,8 +376,7 @@ class CrossFileContext:
         )
         for imported in files:
             if imported.bound_as == owner:
-                source = self._read(imported.path)
-                return None if source is None else python_module_members(source)
+                return self._per_version(self._members, imported.path, python_module_members)
         return None
 
     def _in_folder_of(self, path: Path) -> Callable[[Path], bool]:

@@ -320,8 +320,10 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
     """The recorded figures, once the work queued before this request is done."""
     engine = await ls.loaded_engine()
     requests = ls.scheduler.requests
+    # Handlers pygls holds as running (this request among them): a count that only grows is a leak.
+    running = {"handlersRunning": len(ls.protocol._request_futures)}
     if engine is None:
-        return requests.summary()
+        return {**requests.summary(), **running}
     await ls.scheduler.worker.settled()  # requests' jobs, cancelled ones included
     if not ls.scheduler.busy_in_background():  # background work is not waited for
         with contextlib.suppress(CompletionCancelled):  # the model file changed meanwhile
@@ -333,7 +335,7 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
         **loaded.details,
         **ls.settings.engine_in_use(),  # remote or not, and the host prompts go to
     }
-    return {**requests.summary(), "engine": about}
+    return {**requests.summary(), **running, "engine": about}
 
 
 def accepted(ls: FimbleServer, uri: str) -> None:

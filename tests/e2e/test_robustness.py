@@ -300,3 +300,26 @@ async def test_an_edit_while_the_request_gathers_context_stops_it_before_the_mod
     # Cancelled before the worker saw it: no model pass for the text gone.
     assert record.source == "cancelled" and record.passes == 0, record
     assert record.totals.model == 1, record.totals  # the warm-up request only
+
+
+async def test_notifications_leave_nothing_behind(client: LanguageClient) -> None:
+    """pygls kept each notification's future among the running handlers for good: a server
+    that is edited all day grew by one future per keystroke. 60 notifications later, no more
+    handlers are running than before them."""
+    uri = "file:///work/typed.py"
+    open_document(client, uri, ADD)
+    before = (await client.protocol.send_request_async("fimble/stats", {})).handlersRunning
+    for version in range(2, 62):
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(1, 11), types.Position(1, 11)), text="a"
+                    )
+                ],
+            )
+        )
+    after = (await client.protocol.send_request_async("fimble/stats", {})).handlersRunning
+    assert after <= before, (before, after)
+    await assert_still_serving(client)

@@ -11,6 +11,9 @@ str.splitlines (see `lsp_lines`).
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 # A line with its break, as LSP counts lines. Python's str.splitlines also breaks at form
 # feed, vertical tab, \x1c-\x1e, NEL, U+2028 and U+2029: inside an LSP line, those would
@@ -39,6 +42,40 @@ def as_lf_at(text: str, offset: int) -> tuple[str, int]:
 def lsp_lines(text: str) -> list[str]:
     """The lines of `text` as LSP numbers them, each with its line break (CRLF, CR or LF)."""
     return _LSP_LINE.findall(text)
+
+
+class LspLines(Sequence[str]):
+    """`lsp_lines(text)` as a sequence that cuts each line from the text when asked: it keeps
+    where the lines end (8 bytes a line) where a tuple of the lines keeps a string each (about
+    60 bytes a line; 18 MB for a 300,000-line document, on top of its text)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._ends = array("q", (found.end() for found in _LSP_LINE.finditer(text)))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._line(number) for number in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("line number out of range")
+        return self._line(index)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._line(number) for number in range(len(self)))
+
+    def _line(self, number: int) -> str:
+        return self._text[self._ends[number - 1] if number else 0 : self._ends[number]]
 
 
 def lf_lines(text: str) -> list[str]:

@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from context.line_breaks import lsp_lines
+from context.line_breaks import LspLines
 
 
 class FastPositionCodec(PositionCodec):
@@ -104,7 +104,7 @@ class LspLinesDocument(TextDocument):
         source = self.source
         cached = self.__dict__.get("_lines_of")
         if cached is None or cached[0] is not source:
-            cached = (source, tuple(lsp_lines(source)))
+            cached = (source, LspLines(source))
             self.__dict__["_lines_of"] = cached
         return cached[1]
 

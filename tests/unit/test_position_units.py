@@ -1,6 +1,9 @@
-"""The fast position codec answers as pygls's own does, for any text and position."""
+"""The fast position codec answers as pygls's own does, for any text and position; a document's
+lines are what LSP counts and cost little memory."""
 
 from __future__ import annotations
+
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -8,7 +11,8 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from lsp_server.position_units import FastPositionCodec
+from context.line_breaks import LspLines, lsp_lines
+from lsp_server.position_units import FastPositionCodec, LspLinesDocument
 
 ENCODINGS = [
     types.PositionEncodingKind.Utf16,
@@ -36,3 +40,33 @@ def test_the_same_positions_as_pygls(
     assert fast.position_to_client_units(
         lines, types.Position(line, character)
     ) == slow.position_to_client_units(lines, types.Position(line, character))
+
+
+LINE_PIECES = st.sampled_from(["a", "\r", "\n", "\r\n", "\x0c", "\u2028", "é"])
+LINE_TEXTS = st.lists(LINE_PIECES, max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=LINE_TEXTS, index=st.integers(-12, 12), start=st.integers(-12, 12))
+def test_line_view_reads_as_the_split_lines(text: str, index: int, start: int) -> None:
+    expected, view = lsp_lines(text), LspLines(text)
+    assert len(view) == len(expected) and list(view) == expected
+    if -len(expected) <= index < len(expected):
+        assert view[index] == expected[index]
+    else:
+        with pytest.raises(IndexError):
+            view[index]
+    assert view[start:index] == expected[start:index]
+
+
+def test_a_long_documents_lines_cost_little_memory() -> None:
+    text = "x = 1\n" * 300_000  # 1.8 MB: its lines as strings took 18 MB more
+    document = LspLinesDocument("file:///work/long.py", source=text)
+    tracemalloc.start()
+    try:
+        lines = document.lines
+        assert len(lines) == 300_000 and lines[123_456] == "x = 1\n"
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4_000_000, held

@@ -47,7 +47,9 @@ class FastPositionCodec(PositionCodec):
             return ServerTextPosition(0, 0)
         if position.line >= len(lines):
             return ServerTextPosition(len(lines) - 1, self.client_num_units(lines[-1]))
-        line = lines[position.line].replace("\r\n", "\n")
+        line = lines[position.line]
+        if "\r" in line:  # a scan, where replace copies: lines can be 50 MB long
+            line = line.replace("\r\n", "\n")
         if position.character > len(line):  # units never number fewer than code points
             length = self.client_num_units(line)
             if length == 0:

@@ -132,7 +132,7 @@ class FimbleServer(LanguageServer):
             return position, None
         if self.workspace_context.withholds(uri, self.settings):
             return position, None  # a secret, or ignored by git with a remote engine
-        if len(text.encode("utf-8", errors="surrogatepass")) > self.settings.max_file_bytes:
+        if too_large(text, self.settings.max_file_bytes):
             logger.info("document too large for suggestions (maxFileBytes)")
             return position, None
         # LF line breaks only, as the pipeline splits lines (the line and column stay).
@@ -198,6 +198,14 @@ def _nothing(engine: CompletionEngine, cancel: threading.Event) -> None:
     """A job that only waits for the worker's queue to drain."""
 
 
+def too_large(text: str, max_bytes: int) -> bool:
+    """Whether `text` takes more than `max_bytes` in UTF-8 (encoded only when its length
+    leaves a doubt: a 50 MB document is not copied on every keystroke to learn it)."""
+    if len(text) > max_bytes or len(text) * 4 <= max_bytes:
+        return len(text) > max_bytes
+    return len(text.encode("utf-8", errors="surrogatepass")) > max_bytes
+
+
 def clamp_position(document: TextDocument, position: types.Position) -> types.Position:
     """The position with its character clamped to the line (as LSP says)."""
     lines = document.lines
@@ -209,7 +217,8 @@ def clamp_position(document: TextDocument, position: types.Position) -> types.Po
     if at_end:
         return types.Position(position.line, 0)
     line = lines[position.line]
-    length = document.position_codec.client_num_units(line.rstrip("\r\n"))
+    ending = 2 if line.endswith("\r\n") else int(line.endswith(("\n", "\r")))
+    length = document.position_codec.client_num_units(line) - ending  # no copy of a long line
     return types.Position(position.line, min(position.character, length))
 
 

@@ -1,7 +1,9 @@
 """Code from other files for the prompt: three ranked sources and one token budget.
 
 Sources: definitions the current file imports and uses (outlines), recently edited or viewed
-regions of other open documents, and similar code windows from the workspace. Each ranks its
+regions of other open documents that share names with the code at the cursor, and similar code
+windows from the workspace (the same floor of shared names). Nothing qualifying, nothing goes
+in: the prompt is then the prompt without context. Each ranks its
 snippets; `choose_snippets` fills a token budget from them by their shares and lays the
 chosen ones out sorted by path (not by score), so the start of the prompt stays the same
 while the user types and the model's KV cache keeps it. Everything read goes through the
@@ -22,7 +24,14 @@ from context.languages import language_for_path
 from context.line_breaks import as_lf, lf_lines
 from context.member_names import MemberAccess, member_access, python_module_members
 from context.recent_regions import RecentRegions
-from context.similar_code import IDENTIFIER, SimilarCodeIndex, query_text
+from context.similar_code import (
+    IDENTIFIER,
+    MIN_SIMILARITY,
+    SimilarCodeIndex,
+    identifiers,
+    query_text,
+    similarity,
+)
 from context.workspace_files import WorkspaceScope
 
 TokenCount = Callable[[str], int]
@@ -387,12 +396,19 @@ class CrossFileContext:
         inside = f"{root}{os.sep}"
         return lambda other: root is not None and str(other).startswith(inside)
 
-    def recent_regions(self, path: Path) -> list[RankedSnippet]:
+    def recent_regions(self, path: Path, text: str, offset: int) -> list[RankedSnippet]:
+        """Regions of other open documents the user edited or viewed lately, newest first,
+        those only that are related to the code at `offset`: sharing names with the lines
+        above it as similar code must. Code the user was at, but of another task, took the
+        file's own lines' place and made suggestions worse."""
         in_folder = self._in_folder_of(path)
+        wanted = identifiers(query_text(text, offset))
         regions = [
             r
             for r in self.recent.newest_first(excluding=path)
-            if in_folder(r.path) and self.scope.allows(r.path)
+            if in_folder(r.path)
+            and self.scope.allows(r.path)
+            and similarity(wanted, identifiers(r.text)) >= MIN_SIMILARITY
         ]
         return [
             RankedSnippet("recent", self._relative(r.path), r.first_line, r.text, 1.0 / (1 + rank))
@@ -416,7 +432,7 @@ class CrossFileContext:
                 s.score,
             )
             for s in found
-            if s.score > 0.05 and self.scope.allows(s.window.path)
+            if s.score >= MIN_SIMILARITY and self.scope.allows(s.window.path)
         ]
 
     def gather(
@@ -436,7 +452,7 @@ class CrossFileContext:
         if shares.get("definitions", 0) > 0:
             ranked["definitions"] = self.definitions(path, text, offset, language_id)
         if shares.get("recent", 0) > 0:
-            ranked["recent"] = self.recent_regions(path)
+            ranked["recent"] = self.recent_regions(path, text, offset)
         if shares.get("similar", 0) > 0:
             ranked["similar"] = self.similar_code(path, text, offset)
         return choose_snippets(ranked, options, count_tokens)

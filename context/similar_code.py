@@ -33,8 +33,19 @@ _KEYWORD_TEXT = (
 KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 
 
+# Below this, code shares too few names with the lines above the cursor to be worth prompt
+# room (about one name in twenty): neither similar windows nor recent regions are offered.
+MIN_SIMILARITY = 0.05
+
+
 def identifiers(text: str) -> frozenset[str]:
     return frozenset(IDENTIFIER.findall(text)) - KEYWORDS
+
+
+def similarity(wanted: frozenset[str], found: frozenset[str]) -> float:
+    """Jaccard similarity of two identifier sets (0 when either is empty)."""
+    shared = len(wanted & found)
+    return shared / len(wanted | found) if shared else 0.0
 
 
 @dataclass(frozen=True)
@@ -106,9 +117,8 @@ class SimilarCodeIndex:
             if path == excluding or not within(path):
                 continue
             for window in windows:
-                shared = len(wanted & window.tokens)
-                if shared:
-                    score = shared / len(wanted | window.tokens)
+                score = similarity(wanted, window.tokens)
+                if score:
                     scored.append(SimilarWindow(window, score))
         scored.sort(key=lambda item: (-item.score, str(item.window.path), item.window.first_line))
         chosen: list[SimilarWindow] = []

@@ -178,11 +178,29 @@ def test_similar_code_and_recent_regions_rank_other_files(tmp_path: Path) -> Non
     assert found and found[0].startswith("a.py\n") and "db.query('users')" in found[0]
     assert not any(item.startswith("b.py") for item in found)
     context = CrossFileContext(WorkspaceScope([tmp_path]))
-    b_path = (tmp_path / "b.py").resolve()
+    a_path, b_path = (tmp_path / "a.py").resolve(), (tmp_path / "b.py").resolve()
+    context.open_document(a_path, a_path.read_text())
+    context.change_document(a_path, a_path.read_text().replace("users", "admins"), 1)
     context.open_document(b_path, "def unrelated():\n    return 42\n")
     context.change_document(b_path, "def unrelated():\n    return 43\n", 1)
-    recent = context.recent_regions((tmp_path / "c.py").resolve())
-    assert [item.path for item in recent] == ["b.py"] and "43" in recent[0].text
+    c_text = (tmp_path / "c.py").read_text()
+    recent = context.recent_regions((tmp_path / "c.py").resolve(), c_text, len(c_text) - 1)
+    # b.py was edited last, but shares no name with the lines above the cursor.
+    assert [item.path for item in recent] == ["a.py"] and "admins" in recent[0].text
+
+
+def test_unrelated_recent_code_brings_nothing(tmp_path: Path) -> None:
+    """The user worked in another file on something else: no source qualifies, so no
+    snippet goes in and the prompt is the one without context."""
+    context = CrossFileContext(WorkspaceScope([tmp_path]))
+    other = (tmp_path / "task_12.py").resolve()
+    elsewhere = "def parse_roman(numeral):\n    total = 0\n    for ch in numeral:\n"
+    context.open_document(other, elsewhere)
+    context.change_document(other, elsewhere + "        total += VALUES[ch]\n", 3)
+    current = (tmp_path / "task_13.py").resolve()
+    text = 'def add(a, b):\n    """Return the sum."""\n    return \n'
+    options = ContextOptions(budget_tokens=400)
+    assert context.gather(current, text, len(text) - 1, "python", options, _count) == []
 
 
 def test_similar_code_does_not_change_while_a_line_is_typed(tmp_path: Path) -> None:
@@ -241,7 +259,7 @@ def test_code_of_another_workspace_folder_stays_out(tmp_path: Path) -> None:
     assert context.similar_code(current, query, query.index("return \n")) == []
     other = (second / "a.py").resolve()
     context.change_document(other, other.read_text(), 1)
-    assert context.recent_regions(current) == []
+    assert context.recent_regions(current, query, query.index("return \n")) == []
     assert [item.path for item in context.similar_code(other, other.read_text(), 40)] == []
     _write(first, {"b.py": "def load_users(db):\n    rows = db.query('users')\n    return rows\n"})
     context = CrossFileContext(WorkspaceScope([first, second]))
@@ -286,12 +304,12 @@ def test_an_open_document_too_large_or_binary_is_not_context(tmp_path: Path) -> 
     app = "from big_zq import big_zq\nfrom blob_zq import blob_zq\n\nbig_zq(blob_zq(1))\n"
     current = (tmp_path / "app.py").resolve()
     assert context.definitions(current, app, len(app), "python") == []
-    assert context.recent_regions(current) == []
+    assert context.recent_regions(current, app, len(app)) == []
     assert context.similar_code(current, "def zq(value):\n    return value\n", 30) == []
     # The same text within the limits is context.
     small = held["big_zq.py"][:200]
     context.change_document((tmp_path / "big_zq.py").resolve(), small, 1)
-    assert [item.path for item in context.recent_regions(current)] == ["big_zq.py"]
+    assert [item.path for item in context.recent_regions(current, app, len(app))] == ["big_zq.py"]
     found = context.definitions(current, app, len(app), "python")
     assert [item.text for item in found] == ["def big_zq(value):\n    ..."]
 

@@ -74,8 +74,12 @@ class LspLines(Sequence[str]):
     def __iter__(self) -> Iterator[str]:
         return (self._line(number) for number in range(len(self)))
 
+    def start_of(self, number: int) -> int:
+        """Where line `number` starts in the text (its length for the line after the last)."""
+        return self._ends[number - 1] if number else 0
+
     def _line(self, number: int) -> str:
-        return self._text[self._ends[number - 1] if number else 0 : self._ends[number]]
+        return self._text[self.start_of(number) : self._ends[number]]
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
+from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 
 from context.line_breaks import LspLines, lsp_lines
@@ -70,3 +71,30 @@ def test_a_long_documents_lines_cost_little_memory() -> None:
     finally:
         tracemalloc.stop()
     assert held < 4_000_000, held
+
+
+EDIT_TEXTS = st.lists(st.sampled_from(["a", "\n", "\r\n", "\r", "é", "😀", "\x0c"]), max_size=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=EDIT_TEXTS.map("".join),
+    inserted=EDIT_TEXTS.map("".join),
+    start=st.tuples(st.integers(0, 6), st.integers(0, 8)),
+    end=st.tuples(st.integers(0, 6), st.integers(0, 8)),
+)
+def test_an_edit_by_offsets_gives_what_pygls_rewrite_gives(
+    text: str, inserted: str, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    """Any range, reversed or past the end, in UTF-16 units: the same text as pygls's
+    line-by-line rewrite over the same lines."""
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(types.Position(*start), types.Position(*end)), text=inserted
+    )
+    fast, rewritten = (
+        LspLinesDocument("file:///work/a.py", source=text, position_codec=FastPositionCodec())
+        for _ in range(2)
+    )
+    fast._apply_incremental_change(change)
+    TextDocument._apply_incremental_change(rewritten, change)
+    assert fast.source == rewritten.source

@@ -223,14 +223,15 @@ class Settings:
         default=15,
         metadata=_describe(
             "Share (percent) of contextTokens for regions of other open documents recently "
-            "edited or viewed. 0: off."
+            "edited or viewed, those only that share names with the lines above the cursor "
+            "(as similar code must). 0: off."
         ),
     )
     context_similar: int = field(
         default=25,
         metadata=_describe(
             "Share (percent) of contextTokens for code similar to the lines above the cursor "
-            "(workspace files and open documents). 0: off."
+            "(workspace files and open documents; at least one name in twenty shared). 0: off."
         ),
     )
     context_exclude: tuple[str, ...] = field(

@@ -5,7 +5,7 @@ them; the planner, the prompt windows, the outlines and the finisher split at LF
 LF-only once, where it enters (a request's document, a file read as context), so a CR-only
 file is not one long line and a CRLF file's snippets carry no stray CR. Line numbers and
 the columns within a line are the same before and after. Lines are never split with
-str.splitlines (see `lsp_lines`).
+str.splitlines (see `LspLines`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,6 @@ import re
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
-
-# A line with its break, as LSP counts lines. Python's str.splitlines also breaks at form
-# feed, vertical tab, \x1c-\x1e, NEL, U+2028 and U+2029: inside an LSP line, those would
-# shift every line number below them.
-_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 def as_lf(text: str) -> str:
@@ -39,15 +34,12 @@ def as_lf_at(text: str, offset: int) -> tuple[str, int]:
     return before + after, len(before)
 
 
-def lsp_lines(text: str) -> list[str]:
-    """The lines of `text` as LSP numbers them, each with its line break (CRLF, CR or LF)."""
-    return _LSP_LINE.findall(text)
-
-
 class LspLines(Sequence[str]):
-    """`lsp_lines(text)` as a sequence that cuts each line from the text when asked: it keeps
-    where the lines end (8 bytes a line) where a tuple of the lines keeps a string each (about
-    60 bytes a line; 18 MB for a 300,000-line document, on top of its text)."""
+    """The lines of a text as LSP numbers them, each with its line break (CRLF, CR or LF),
+    cut from the text when asked. Python's str.splitlines also breaks at form feed, vertical
+    tab, \\x1c-\\x1e, NEL, U+2028 and U+2029: inside an LSP line, those would shift every line
+    number below them. Only where the lines end is kept (8 bytes a line): a tuple of the lines
+    keeps a string each (about 60 bytes a line; 18 MB for a 300,000-line document)."""
 
     def __init__(self, text: str) -> None:
         self._text = text
@@ -82,7 +74,7 @@ class LspLines(Sequence[str]):
         return self._text[self.start_of(number) : self._ends[number]]
 
 
-_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks, and no others
 
 
 def _line_ends(text: str) -> array[int]:

@@ -148,19 +148,6 @@ async def test_a_remote_answer_naming_a_member_that_does_not_exist_is_dropped(
     assert await ask_at_end(client, tmp_path / "other.py", "import shapes\n\nx = ") == SUGGESTION
 
 
-def type_at_start(client: LanguageClient, uri: str, text: str) -> None:
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[
-                types.TextDocumentContentChangePartial(
-                    range=types.Range(types.Position(0, 0), types.Position(0, 0)), text=text
-                )
-            ],
-        )
-    )
-
-
 async def test_recent_work_goes_in_only_when_it_shares_names(
     start_server: StartServer, recorder: RecordingServer, tmp_path: Path
 ) -> None:
@@ -170,16 +157,16 @@ async def test_recent_work_goes_in_only_when_it_shares_names(
     only_recent = {"contextDefinitions": 0, "contextSimilar": 0}
     settings = recorder.settings("openai", **QUIET, **only_recent)
     client = await start_server(settings, root_uri=tmp_path.as_uri())
-    roman = (tmp_path / "roman.py").as_uri()
-    open_document(client, roman, "def parse_roman_zq(numeral):\n    total = 0\n")
-    type_at_start(client, roman, "# roman numerals\n")
+    roman = tmp_path / "roman.py"
+    open_document(client, roman.as_uri(), "def parse_roman_zq(numeral):\n    total = 0\n")
+    edit(client, roman, "# roman numerals\n")
     orders = "def load_orders(db):\n    rows = db.query('orders')\n    "
     assert await ask_at_end(client, tmp_path / "orders.py", orders) == SUGGESTION
     prompt = bodies(recorder)[-1]["prompt"]
     assert "parse_roman_zq" not in prompt and "<|file_sep|>roman.py" not in prompt, prompt
-    users = (tmp_path / "users.py").as_uri()
-    open_document(client, users, "def load_users(db):\n    rows = db.query('users_zq')\n")
-    type_at_start(client, users, "# users\n")
+    users = tmp_path / "users.py"
+    open_document(client, users.as_uri(), "def load_users(db):\n    rows = db.query('users_zq')\n")
+    edit(client, users, "# users\n")
     assert await ask_at_end(client, tmp_path / "orders_again.py", orders) == SUGGESTION
     prompt = bodies(recorder)[-1]["prompt"]
     assert "<|file_sep|>users.py" in prompt and "users_zq" in prompt, prompt

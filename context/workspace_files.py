@@ -258,11 +258,18 @@ class WorkspaceScope:
     def admits(self, path: Path, text: str) -> bool:
         """Whether an open document's `text` may be context: what `read` asks of a file on
         disk (an allowed path, at most `max_file_bytes`, no NUL byte near the start)."""
-        limit = self.limits.max_file_bytes
-        if len(text) > limit or not self.allows(path):
+        if utf8_longer_than(text, self.limits.max_file_bytes) or not self.allows(path):
             return False
-        data = text.encode("utf-8", errors="surrogatepass")
-        return len(data) <= limit and not _looks_binary(data)
+        # The first BINARY_SNIFF_BYTES bytes come from at most as many characters.
+        return not _looks_binary(text[:BINARY_SNIFF_BYTES].encode("utf-8", "surrogatepass"))
+
+
+def utf8_longer_than(text: str, max_bytes: int) -> bool:
+    """Whether `text` takes more than `max_bytes` in UTF-8. It is encoded only when its length
+    leaves a doubt: a 50 MB document is not copied on every keystroke to learn it."""
+    if len(text) > max_bytes or len(text) * 4 <= max_bytes:
+        return len(text) > max_bytes
+    return len(text.encode("utf-8", errors="surrogatepass")) > max_bytes
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -23,6 +23,7 @@ from context import Suggestion
 from context.cursor import Cursor
 from context.languages import source_file_glob
 from context.line_breaks import as_lf_at
+from context.workspace_files import utf8_longer_than
 from engines.completion_engine import CompletionCancelled, CompletionEngine, EngineUnavailable
 from engines.fim_templates import FimTemplateError
 from engines.load_progress import LoadStep
@@ -132,7 +133,7 @@ class FimbleServer(LanguageServer):
             return position, None
         if self.workspace_context.withholds(uri, self.settings):
             return position, None  # a secret, or ignored by git with a remote engine
-        if too_large(text, self.settings.max_file_bytes):
+        if utf8_longer_than(text, self.settings.max_file_bytes):
             logger.info("document too large for suggestions (maxFileBytes)")
             return position, None
         # LF line breaks only, as the pipeline splits lines (the line and column stay).
@@ -196,14 +197,6 @@ def end_of_insertion(change: types.TextDocumentContentChangePartial) -> types.Po
 
 def _nothing(engine: CompletionEngine, cancel: threading.Event) -> None:
     """A job that only waits for the worker's queue to drain."""
-
-
-def too_large(text: str, max_bytes: int) -> bool:
-    """Whether `text` takes more than `max_bytes` in UTF-8 (encoded only when its length
-    leaves a doubt: a 50 MB document is not copied on every keystroke to learn it)."""
-    if len(text) > max_bytes or len(text) * 4 <= max_bytes:
-        return len(text) > max_bytes
-    return len(text.encode("utf-8", errors="surrogatepass")) > max_bytes
 
 
 def clamp_position(document: TextDocument, position: types.Position) -> types.Position:

@@ -7,8 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from context.workspace_files import WorkspaceScope
+from context.workspace_files import WorkspaceScope, utf8_longer_than
 
 DENIED = [
     ".env",
@@ -185,3 +187,13 @@ def test_an_unreadable_file_is_skipped(tmp_path: Path) -> None:
     assert list(scope.walk()) == [tmp_path / "locked.py", tmp_path / "open.py"]
     assert scope.read(tmp_path / "locked.py") is None
     assert scope.read(tmp_path / "open.py") == "y = 2\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["a", "é", "中", "😀", "\ud800"]), max_size=40).map("".join),
+    max_bytes=st.integers(0, 120),
+)
+def test_the_utf8_size_is_judged_as_encoding_it_would(text: str, max_bytes: int) -> None:
+    encoded = len(text.encode("utf-8", errors="surrogatepass"))
+    assert utf8_longer_than(text, max_bytes) == (encoded > max_bytes)

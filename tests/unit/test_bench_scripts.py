@@ -161,16 +161,24 @@ def test_replay_reports_the_answers_from_memory_right_after_an_enter(
     ) in text
 
 
+def _package(root: Path, files: dict[str, str]) -> None:
+    """A package's files under `root` (folders made as needed)."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
 def test_a_call_hole_is_typed_up_to_the_other_files_name(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:
-    package = tmp_path / "pkg" / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "helpers.py").write_text("def shout_zq(text, times):\n    return text * times\n")
-    (package / "main.py").write_text(
-        "from .helpers import shout_zq\n\n\ndef run(word):\n"
-        "    loud = shout_zq(word, 3)\n    return loud\n"
+    main = "from .helpers import shout_zq\n\n\ndef run(word):\n    loud = shout_zq(word, 3)\n"
+    _package(
+        tmp_path / "pkg" / "pkg",
+        {
+            "__init__.py": "",
+            "helpers.py": "def shout_zq(text, times):\n    return text * times\n",
+            "main.py": main + "    return loud\n",
+        },
     )
     find_holes = bench.crossfile.find_holes
     whole, call = find_holes(tmp_path, "pkg", "line"), find_holes(tmp_path, "pkg", "call")
@@ -183,11 +191,11 @@ def test_a_call_hole_is_typed_up_to_the_other_files_name(
 def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:
-    package = tmp_path / "pkg" / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "shapes.py").write_text("def rect_area(w, h):\n    return w * h\n\nUNIT = 'cm'\n")
-    (package / "main.py").write_text(
+    _package(
+        tmp_path / "pkg" / "pkg",
+        {"__init__.py": "", "shapes.py": "def rect_area(w, h):\n    return w * h\n\nUNIT = 'cm'\n"},
+    )
+    (tmp_path / "pkg" / "pkg" / "main.py").write_text(
         "from pkg import shapes\nfrom .shapes import UNIT\n\n\ndef local_twice(x):\n"
         "    return x * 2\n\n\ndef report(w, h):\n"
         "    area = shapes.rect_area(w, h)\n"
@@ -206,11 +214,13 @@ def test_crossfile_js_holes_follow_imports_and_requires(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:
     package = tmp_path / "jspkg" / "lib"
-    package.mkdir(parents=True)
-    (package / "util.js").write_text(
-        "function mergeDeep(a, b) { return a }\nexports.flatten = function (x) {}\n"
+    _package(
+        package,
+        {
+            "util.js": "function mergeDeep(a, b) { return a }\nexports.flatten = function (x) {}\n",
+            "types.ts": "export function isSchemaOk(s: unknown) { return true }\n",
+        },
     )
-    (package / "types.ts").write_text("export function isSchemaOk(s: unknown) { return true }\n")
     (package / "main.ts").write_text(
         "import { isSchemaOk as schemaOk } from './types'\n"
         "const util = require('./util')\n"

@@ -719,9 +719,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--configs")
-    parser.add_argument("--prefix-tokens", type=int, default=1024)
-    parser.add_argument("--suffix-tokens", type=int, default=256)
-    parser.add_argument("--context-tokens", type=int, default=384)
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="one more configuration: the settings it changes from the common ones (e.g. "
+        "'suffix 64={\"suffixTokens\": 64}'); named in --configs or, if that is not given, "
+        "added to the default list",
+    )
+    parser.add_argument("--prefix-tokens", type=int, help="default: fimble's own default")
+    parser.add_argument("--suffix-tokens", type=int, help="default: fimble's own default")
+    parser.add_argument("--context-tokens", type=int, help="default: fimble's own default")
     parser.add_argument(
         "--cursor",
         choices=("line", "call"),
@@ -739,11 +748,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
     args = parser.parse_args(argv)
+    args.known_configs = dict(CONFIGS)
+    for entry in args.config:
+        name, separator, settings = entry.partition("=")
+        try:
+            args.known_configs[name.strip()] = json.loads(settings) if separator else None
+        except json.JSONDecodeError as error:
+            parser.error(f"--config {entry!r}: {error}")
+        if not isinstance(args.known_configs[name.strip()], dict):
+            parser.error(f"--config {entry!r}: give NAME={{...settings...}}")
     if args.configs is None:
-        args.configs = FAST_CONFIGS if args.fast else ",".join(CONFIGS)
-    unknown = [name for name in args.configs.split(",") if name not in CONFIGS]
+        args.configs = ",".join(
+            [
+                *(FAST_CONFIGS.split(",") if args.fast else CONFIGS),
+                *args.known_configs.keys() - CONFIGS,
+            ]
+        )
+    known = args.known_configs
+    unknown = [name for name in args.configs.split(",") if name not in known]
     if unknown:
-        parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(CONFIGS)}")
+        parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(known)}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
@@ -800,7 +824,7 @@ async def bench_language(
                 f"snippets changed on {changed} ({100 * changed / max(1, keystrokes):.1f}%)"
             )
             return []
-        configs = {name: {**common, **CONFIGS[name]} for name in args.configs.split(",")}
+        configs = {name: {**common, **args.known_configs[name]} for name in args.configs.split(",")}
         first = await run_configs(configs, workspace, holes)
         print("\n".join(["", *report(first)]), flush=True)
         answers = answer_records(holes, first, workspace, 1)
@@ -819,10 +843,13 @@ async def bench_language(
 
 async def main() -> None:
     args = parse_args()
-    common = {
+    budgets = {
         "prefixTokens": args.prefix_tokens,
         "suffixTokens": args.suffix_tokens,
         "contextTokens": args.context_tokens,
+    }
+    common = {
+        **{name: value for name, value in budgets.items() if value is not None},
         **json.loads(args.settings),
     }
     languages = LANGUAGES if args.language == "both" else (args.language,)

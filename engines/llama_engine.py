@@ -60,6 +60,7 @@ class LlamaEngineConfig:
     fim_template: str | None = None
     cache: PromptCacheConfig = field(default_factory=PromptCacheConfig)
     kv_type: str = "f16"
+    flash_attention: bool | None = None  # None: llama.cpp decides
     # False: the plain prefix-suffix-middle order (benchmark baselines); see split_at_line_start.
     typed_line_after_middle: bool = True
 
@@ -88,6 +89,7 @@ class LlamaEngine:
                 n_threads_batch=config.n_threads_batch,
                 n_seq_max=PromptCache.sequences_needed(config.cache),
                 kv_type=config.kv_type,
+                flash_attention=config.flash_attention,
             ),
         )
         self._cache = PromptCache(self._context, config.cache)
@@ -117,6 +119,7 @@ class LlamaEngine:
                 **self._model.describe(),
                 "context_tokens": str(self._context.n_ctx),
                 "kv_cache_type": config.kv_type,
+                "flash_attention": {None: "auto", True: "on", False: "off"}[config.flash_attention],
                 "threads": f"{config.n_threads} decode, {config.n_threads_batch} prefill",
                 "kv_shift": "yes" if self._context.can_shift else "no (prefix reuse only)",
                 "cached_documents": str(config.cache.documents),

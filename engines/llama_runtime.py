@@ -197,12 +197,18 @@ class ContextConfig:
     n_threads_batch: int = 2
     n_seq_max: int = 1
     kv_type: str = "f16"  # f16, q8_0 or q4_0 (quantized V needs flash attention: auto)
+    flash_attention: bool | None = None  # None: llama.cpp decides (auto)
 
 
 GGML_KV_TYPES = {
     "f16": llama_cpp.GGML_TYPE_F16,
     "q8_0": llama_cpp.GGML_TYPE_Q8_0,
     "q4_0": llama_cpp.GGML_TYPE_Q4_0,
+}
+_FLASH_ATTENTION = {
+    None: llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
 }
 _NO_ABORT = llama_cpp.ggml_abort_callback()  # a NULL function pointer
 
@@ -231,6 +237,7 @@ class LlamaContext:
             kv_unified=True,
             type_k=GGML_KV_TYPES[config.kv_type],
             type_v=GGML_KV_TYPES[config.kv_type],
+            flash_attn_type=_FLASH_ATTENTION[config.flash_attention],
         )
         self._ptr = llama_cpp.llama_init_from_model(model.ptr, params)
         if not self._ptr:

@@ -37,6 +37,7 @@ def load_engine(settings: Settings, progress: LoadProgress = no_progress) -> Com
         model_path=model_path,
         n_ctx=memory.n_ctx,
         kv_type=memory.kv_type,
+        flash_attention=flash_attention(settings.flash_attention, memory.kv_type),
         n_threads=settings.effective_threads(),
         n_threads_batch=settings.effective_threads(),
         fim_template=settings.fim_template or None,
@@ -48,6 +49,16 @@ def load_engine(settings: Settings, progress: LoadProgress = no_progress) -> Com
     )
     progress(LoadStep(f"loading {model_path.name} into llama.cpp"))
     return LlamaEngine(config)
+
+
+def flash_attention(choice: str, kv_type: str) -> bool | None:
+    """The flashAttention setting for llama.cpp (None: its own choice); a quantized V cache
+    cannot do without it, so off is auto there."""
+    if choice == "on":
+        return True
+    if choice == "off" and kv_type == "f16":
+        return False
+    return None
 
 
 def remote_engine(settings: Settings) -> CompletionEngine:

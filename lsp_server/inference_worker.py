@@ -35,6 +35,7 @@ def engine_key(settings: Settings) -> tuple[object, ...]:
         settings.fim_template,
         settings.context_size,
         settings.kv_cache_type,
+        settings.flash_attention,
         settings.effective_threads(),
         settings.cached_documents,
         settings.document_runs,

@@ -79,6 +79,15 @@ class Settings:
             "q8_0 and then a smaller context by itself and says so in its log."
         ),
     )
+    flash_attention: str = field(
+        default="auto",
+        metadata=_describe(
+            "llama.cpp's flash attention: auto (llama.cpp decides; on for a CPU), on or off. "
+            "On a CPU, off decodes faster beside few cached cells and evaluates prompts more "
+            "slowly beside many (docs/benchmarks.md). A quantized kvCacheType needs it: off "
+            "is then taken as auto."
+        ),
+    )
     cached_documents: int = field(
         default=4,
         metadata=_describe(
@@ -289,10 +298,12 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "context_max_file_bytes": (1024, 1 << 30),
 }
 ENGINE_KINDS = ("local", "openai", "infill")
+FLASH_ATTENTION_CHOICES = ("auto", "on", "off")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "fim_template": ("", *TEMPLATE_NAMES),
     "engine": ENGINE_KINDS,
     "kv_cache_type": tuple(KV_TYPE_BYTES),
+    "flash_attention": FLASH_ATTENTION_CHOICES,
 }
 
 

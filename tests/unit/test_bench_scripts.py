@@ -345,6 +345,20 @@ def test_crossfile_refuses_a_configuration_it_does_not_know(bench: SimpleNamespa
         bench.crossfile.parse_args(["--configs", "no context,everything"])
 
 
+def test_crossfile_takes_more_configurations_and_fimbles_own_budgets(
+    bench: SimpleNamespace,
+) -> None:
+    parse = bench.crossfile.parse_args
+    args = parse(["--fast", "--config", 'suffix 64={"suffixTokens": 64}'])
+    assert args.configs == "no context,all sources,suffix 64"
+    assert args.known_configs["suffix 64"] == {"suffixTokens": 64}
+    assert parse(["--config", "short={}", "--configs", "short"]).configs == "short"
+    assert parse([]).prefix_tokens is None  # the server's default, not the script's own
+    for broken in ("nothing", "bad={", "list=[1]"):
+        with pytest.raises(SystemExit):
+            parse(["--config", broken])
+
+
 def test_humaneval_and_soak_options(bench: SimpleNamespace) -> None:
     assert bench.humaneval.parse_args(["--kind", "multi", "--limit", "3"]).limit == 3
     with pytest.raises(SystemExit):

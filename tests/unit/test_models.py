@@ -24,7 +24,7 @@ from engines.model_files import (
     ModelFileError,
     assemble_embedded_model,
 )
-from lsp_server.engine_loading import MemoryPlan, plan_memory
+from lsp_server.engine_loading import MemoryPlan, flash_attention, plan_memory
 
 
 @pytest.mark.model
@@ -61,6 +61,26 @@ def test_a_smaller_budget_picks_q8_cache_then_a_shorter_context() -> None:
     shorter = fitting_configuration(path, 32768, q8.total - 1)
     assert shorter is not None and shorter.n_ctx == 16384
     assert fitting_configuration(path, 32768, 1 << 20) is None
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("choice", "kv_type", "in_graph"),
+    [("off", "f16", False), ("on", "f16", True), ("off", "q8_0", True)],
+)
+def test_the_flash_attention_setting_reaches_llama_cpp(
+    caplog: pytest.LogCaptureFixture, choice: str, kv_type: str, in_graph: bool
+) -> None:
+    """Off builds attention without llama.cpp's fused kernel; a quantized V cache, which
+    cannot do without it, keeps it (and the context is made) whatever the setting says."""
+    model = LlamaModel(assemble_embedded_model())
+    config = ContextConfig(
+        n_ctx=512, n_batch=64, kv_type=kv_type, flash_attention=flash_attention(choice, kv_type)
+    )
+    with caplog.at_level(logging.DEBUG, logger="fimble.llama"):
+        LlamaContext(model, config).close()
+    model.close()
+    assert ("FLASH_ATTN_EXT" in caplog.text) == in_graph, caplog.text[-2000:]
 
 
 def test_every_kv_cache_type_estimated_is_one_llama_cpp_is_given() -> None:

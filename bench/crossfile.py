@@ -505,7 +505,8 @@ async def run_configs(
         for session in sessions.values():
             await session.start()
             await session.warm_up((folders[0] / "warm_up.py").as_uri())
-        await asyncio.sleep(5)  # background indexing of the workspace
+        for session in sessions.values():
+            await session.workspace_indexed()  # snippets chosen before it may differ
         names = list(configs)
         for index, hole in enumerate(holes):
             order = names[index % len(names) :] + names[: index % len(names)]

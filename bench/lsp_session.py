@@ -276,6 +276,25 @@ class LspSession:
         answer = self.client.protocol.send_request_async(STATS_REQUEST, {})
         return RequestFigures.from_stats(await asyncio.wait_for(answer, timeout))
 
+    async def workspace_indexed(self, timeout: float = STARTUP_TIMEOUT_S) -> float:
+        """Wait until the server has indexed its workspace folders (the snippets it chooses
+        before may differ from run to run); the seconds waited."""
+        started = time.perf_counter()
+        while True:
+            answer = await asyncio.wait_for(
+                self.client.protocol.send_request_async(STATS_REQUEST, {}), REQUEST_TIMEOUT_S
+            )
+            done = (
+                answer.get("workspaceIndexed")
+                if isinstance(answer, dict)
+                else getattr(answer, "workspaceIndexed", True)
+            )
+            if done is not False:
+                return time.perf_counter() - started
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError("the workspace was not indexed in time")
+            await asyncio.sleep(0.25)
+
     async def totals(self, timeout: float = REQUEST_TIMEOUT_S) -> dict[str, int]:
         """The server's running counts per source and background event (`fimble/stats`)."""
         answer = await asyncio.wait_for(

@@ -323,7 +323,11 @@ async def stats(ls: FimbleServer, params: object) -> dict[str, object]:
     engine = await ls.loaded_engine()
     requests = ls.scheduler.requests
     # Handlers pygls holds as running (this request among them): a count that only grows is a leak.
-    running = {"handlersRunning": len(ls.protocol._request_futures)}
+    running = {
+        "handlersRunning": len(ls.protocol._request_futures),
+        # Snippets chosen before the index is complete may differ (benchmarks wait for it).
+        "workspaceIndexed": ls.workspace_context.indexed(),
+    }
     if engine is None:
         return {**requests.summary(), **running}
     await ls.scheduler.worker.settled()  # requests' jobs, cancelled ones included

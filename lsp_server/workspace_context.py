@@ -130,6 +130,10 @@ class WorkspaceContext:
             return
         self._indexing = asyncio.ensure_future(self._index())
 
+    def indexed(self) -> bool:
+        """Whether no workspace indexing is under way (done, or nothing to index)."""
+        return self._indexing is None or self._indexing.done()
+
     async def _index(self) -> None:
         def step() -> tuple[bool, object]:
             in_force = (self._index_settings, self._folders)

@@ -300,3 +300,21 @@ async def test_the_server_asks_to_be_told_of_source_files_on_disk(
     assert isinstance(options, dict), options
     [watcher] = options["watchers"]
     assert watcher["globPattern"].startswith("**/*.{") and "py" in watcher["globPattern"]
+
+
+async def test_stats_say_when_the_workspace_is_indexed(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """`fimble/stats` tells when indexing is over (benchmarks wait for it so that their
+    snippets do not depend on timing); from then on a file indexed last is context at once."""
+    fill(tmp_path, 1500)
+    (tmp_path / "z_last").mkdir()
+    (tmp_path / "z_last" / "similar_zq.py").write_text(marked("LAST_SIMILAR"))
+    client = await start_server(
+        recorder.settings("infill", contextTokens=2048, **QUIET), workspace_folders=[tmp_path]
+    )
+    deadline = time.monotonic() + 60
+    while not (await client.protocol.send_request_async("fimble/stats", {})).workspaceIndexed:
+        assert time.monotonic() < deadline, "indexing never ended"
+        await asyncio.sleep(0.1)
+    assert "LAST_SIMILAR" in await sent_for(client, recorder, tmp_path / "app.py")

@@ -92,6 +92,9 @@ class Answer:
     passes: int = 1
     after_jump: bool = False  # the first request of a typed block: the cursor just moved here
     after_enter: bool = False  # asked right after an Enter inside a block
+    # ... and the line ended by that Enter was typed through a suggestion (the request before
+    # had the rest of that line exactly): where the next line's speculation applies.
+    follows_suggestion: bool = False
 
 
 @dataclass
@@ -245,6 +248,7 @@ async def run_pass(
             if pause_s:
                 await asyncio.sleep(pause_s)
             first = True
+            previous: Answer | None = None
             for key in keys:
                 if typing.key_pause_s:
                     await asyncio.sleep(typing.key_pause_s)
@@ -253,7 +257,11 @@ async def run_pass(
                     answer = await ask(session, key)
                     answer.after_jump, first = first, False
                     answer.after_enter = key.start is not None
+                    answer.follows_suggestion = (
+                        answer.after_enter and previous is not None and previous.exact
+                    )
                     result.answers.append(answer)
+                    previous = answer
             if not typing.stay_open:
                 session.close(uri)
             previous_uri = uri
@@ -326,6 +334,8 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     enters = [a for a in fimble.answers if a.after_enter]
     from_memory = [a.latency_s for a in enters if a.source != "model"]
     sources = Counter(a.source for a in enters)
+    followed = [a for a in enters if a.follows_suggestion]
+    followed_memory = [a.latency_s for a in followed if a.source != "model"]
     lines = [
         f"prefill {1 / prefill_rate:.0f} tokens/s, decode {1 / decode_rate:.1f} tokens/s "
         "(measured in the caches-off server)",
@@ -355,6 +365,10 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"{statistics.median(from_memory or [0.0]) * 1000:.0f} ms (by source: "
         + ", ".join(f"{source} {count}" for source, count in sorted(sources.items()))
         + ")",
+        f"  of them after a line typed through a suggestion ({len(followed)}): "
+        f"{len(followed_memory) / max(1, len(followed)):.0%} answered from memory, their p50 "
+        f"{statistics.median(followed_memory or [0.0]) * 1000:.0f} ms, p95 "
+        f"{percentile(followed_memory, 0.95) * 1000:.0f} ms",
         "",
         f"all fimble requests ({len(fimble.answers)} over {files} files): "
         f"p50 {statistics.median(every) * 1000:.0f} ms, "

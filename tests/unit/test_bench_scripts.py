@@ -151,6 +151,7 @@ def test_replay_reports_the_answers_from_memory_right_after_an_enter(
     ]
     for answer, source in zip(answers[1:4], ("speculation", "model", "result_cache"), strict=True):
         answer.source, answer.after_enter = source, True
+    answers[1].follows_suggestion = answers[2].follows_suggestion = True
     off = [_answer(bench, 2.0, 1500, a.after_jump) for a in answers]
     text = bench.replay.report(
         bench.replay.Pass("fimble", answers), bench.replay.Pass("caches off", off), [0, 1, 2, 3, 4]
@@ -159,6 +160,7 @@ def test_replay_reports_the_answers_from_memory_right_after_an_enter(
         "fimble requests right after an Enter (3): 67% answered from memory, their p50 3 ms "
         "(by source: model 1, result_cache 1, speculation 1)"
     ) in text
+    assert "after a line typed through a suggestion (2): 50% answered from memory" in text
 
 
 def _package(root: Path, files: dict[str, str]) -> None:

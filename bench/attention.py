@@ -63,13 +63,7 @@ def measure(
             fill(context, rest[args.suffix + args.decode :][:other], seq=1, want_logits=False)
         fill(context, prompt, seq=0, want_logits=False)
         suffix = rest[: args.suffix]
-        started = time.perf_counter()
-        for start in range(0, len(suffix), CHUNK):
-            stop = min(start + CHUNK, len(suffix))
-            context.decode(
-                suffix[start:stop], args.depth + start, want_logits=stop == len(suffix), seq=0
-            )
-        suffix_speed = len(suffix) / (time.perf_counter() - started)
+        suffix_speed = len(suffix) / fill(context, suffix, seq=0, position=args.depth)
         answer = rest[args.suffix : args.suffix + args.decode]
         position = args.depth + len(suffix)
         started = time.perf_counter()

@@ -751,13 +751,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.known_configs = dict(CONFIGS)
     for entry in args.config:
-        name, separator, settings = entry.partition("=")
+        name, _, settings = entry.partition("=")
         try:
-            args.known_configs[name.strip()] = json.loads(settings) if separator else None
-        except json.JSONDecodeError as error:
-            parser.error(f"--config {entry!r}: {error}")
-        if not isinstance(args.known_configs[name.strip()], dict):
-            parser.error(f"--config {entry!r}: give NAME={{...settings...}}")
+            changed = json.loads(settings)
+        except json.JSONDecodeError:
+            changed = None
+        if not isinstance(changed, dict):
+            parser.error(f"--config {entry!r}: give NAME={{...settings as JSON...}}")
+        args.known_configs[name.strip()] = changed
     if args.configs is None:
         args.configs = ",".join(
             [

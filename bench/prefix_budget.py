@@ -60,13 +60,18 @@ def fill(
     seq: int,
     want_logits: bool = True,
     chunk: int = CHUNK,
+    position: int = 0,
 ) -> float:
-    """Evaluate `tokens` into `seq` in `chunk`-token decodes; seconds taken."""
+    """Evaluate `tokens` into `seq` from `position` on, in `chunk`-token decodes; seconds
+    taken."""
     started = time.perf_counter()
     for start in range(0, len(tokens), chunk):
         stop = min(start + chunk, len(tokens))
         context.decode(
-            tokens[start:stop], start, want_logits=want_logits and stop == len(tokens), seq=seq
+            tokens[start:stop],
+            position + start,
+            want_logits=want_logits and stop == len(tokens),
+            seq=seq,
         )
     return time.perf_counter() - started
 

@@ -28,6 +28,7 @@ the line is what must come out.
         [--cursor line|call] [--configs "no context,all sources"]
         [--prefix-tokens 1024] [--suffix-tokens 256] [--context-tokens 384]
         [--settings '{"modelPath": "qwen2.5-coder-1.5b"}'] [--answers out.json]
+    (SIGTERM, like Ctrl-C, stops a run and reports the holes every configuration answered)
     python bench/crossfile.py --churn    # how often typing those lines changes the snippets
 """
 
@@ -43,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -845,6 +847,9 @@ async def bench_language(
 
 async def main() -> None:
     args = parse_args()
+    main_task = asyncio.current_task()
+    if main_task is not None:  # SIGTERM stops a long run with the holes answered so far
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     budgets = {
         "prefixTokens": args.prefix_tokens,
         "suffixTokens": args.suffix_tokens,

@@ -23,6 +23,10 @@ TYPING_THROUGH = "typing_through"
 RESULT_CACHE = "result_cache"
 SPECULATION = "speculation"  # answered with the next line computed ahead
 SPECULATED = "speculated"  # counted in the totals only: a next line computed ahead
+# counted in the totals only: a speculation past its run fill, asking the model
+SPECULATION_ASKING = "speculation_asking"
+# counted in the totals only: a request that found its place being speculated and waited
+SPECULATION_AWAITED = "speculation_awaited"
 DOCUMENT_RUNS = "document_runs"  # counted in the totals only: a document's runs all ready
 BACKGROUND_STOPPED = "background_stopped"  # counted in the totals only: stopped by a request
 IDLE_PREFILL = "idle_prefill"  # counted in the totals only: it answers no request

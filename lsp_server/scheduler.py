@@ -11,18 +11,21 @@ it. The rules live here, in one place:
 - after an answer, the suggestion for the next line (the one just shown accepted, Enter
   pressed) is computed in the background, so that Enter finds it in the answer memory;
 - answers that need no model (typing through the last suggestion, a place seen recently, a
-  speculated next line) never touch the worker.
+  speculated next line) never touch the worker;
+- a request for exactly the place a running speculation is asking the model about waits for
+  it rather than stopping it (its work would be thrown away and done again).
 It knows nothing of LSP: the server hands it `CompletionRequest`s and callbacks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from context import Suggestion
@@ -46,6 +49,8 @@ from lsp_server.request_log import (
     MODEL,
     SPECULATED,
     SPECULATION,
+    SPECULATION_ASKING,
+    SPECULATION_AWAITED,
     TYPING_THROUGH,
     RequestLog,
 )
@@ -68,6 +73,19 @@ class BackgroundJob:
     uri: str
     kind: str  # what the request log counts when it runs to its end
     stop_on_edit: bool  # an edit of the document makes it pointless
+
+
+@dataclass
+class Speculation:
+    """A next line being worked out: the place it is for, and how far it has got."""
+
+    text: str
+    offset: int
+    asking: threading.Event = field(default_factory=threading.Event)  # the model is asked
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # answer kept, or gave up
+
+    def is_for(self, request: CompletionRequest) -> bool:
+        return (self.text, self.offset) == (request.text, request.offset)
 
 
 BackgroundWork = Callable[[BackgroundJob, threading.Event], Awaitable[bool]]
@@ -96,6 +114,7 @@ class Scheduler:
         self._tasks: set[asyncio.Future[None]] = set()
         # per document: the last model answer shown, which a speculation follows
         self._answered: dict[str, tuple[CompletionRequest, Suggestion]] = {}
+        self._speculating: dict[str, Speculation] = {}  # per document: the one running
 
     # -- requests ------------------------------------------------------------------------
 
@@ -106,6 +125,8 @@ class Scheduler:
         started = time.perf_counter()
         self.stop_idle(request.document)
         remembered = self._remembered(request, started)
+        if remembered is None:
+            remembered = await self._awaited_speculation(request, started)
         if remembered is not None:
             return remembered[0]
         self.make_way()  # answers from memory above leave the worker's work alone
@@ -146,6 +167,31 @@ class Scheduler:
         self.supersede(uri)
         self.requests.record(source, None, started=started)
         return (answer,)
+
+    async def _awaited_speculation(
+        self, request: CompletionRequest, started: float
+    ) -> tuple[Suggestion | None] | None:
+        """(answer,) once the speculation running for exactly this request's place has
+        kept its answer, where the model is already being asked for it; None where there is
+        none (or it ended without an answer): then the model is asked as usual. A newer
+        request or an edit of the document ends the wait."""
+        speculation = self._speculating.get(request.document)
+        if (
+            not request.settings.answer_memory
+            or speculation is None
+            or not speculation.asking.is_set()
+            or not speculation.is_for(request)
+        ):
+            return None
+        self.requests.count(SPECULATION_AWAITED)
+        cancel = self.supersede(request.document)
+        while not speculation.finished.is_set() and not cancel.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(speculation.finished.wait(), 0.05)
+        if cancel.is_set():
+            self.requests.record(CANCELLED, GenerationStats(passes=0), started=started)
+            return (None,)
+        return self._remembered(request, started)
 
     async def _ask_model(
         self, request: CompletionRequest, cancel: threading.Event, started: float
@@ -297,20 +343,31 @@ class Scheduler:
         ):
             return False  # not predictable, or known already
         ahead = request.moved_to(predicted.text, predicted.offset)
+        speculation = Speculation(ahead.text, ahead.offset)
         outcomes: list[Outcome] = []
+
+        def asking() -> None:  # on the worker thread
+            speculation.asking.set()
+            self.requests.count(SPECULATION_ASKING)
 
         def ask(
             engine: CompletionEngine, ahead: CompletionRequest, cancel: threading.Event
         ) -> None:
-            outcome = speculate(engine, ahead, cancel)
+            outcome = speculate(engine, ahead, cancel, asking)
             if outcome is not None:
                 outcomes.append(outcome)
 
-        ran = await self._on_worker(ahead, cancel, ask)
-        if not ran or not outcomes or outcomes[0].cancelled:
-            return False
-        self.memory.speculate(job.uri, ahead.text, ahead.offset, outcomes[0].suggestion)
-        return True
+        self._speculating[job.uri] = speculation
+        try:
+            ran = await self._on_worker(ahead, cancel, ask)
+            if not ran or not outcomes or outcomes[0].cancelled:
+                return False
+            self.memory.speculate(job.uri, ahead.text, ahead.offset, outcomes[0].suggestion)
+            return True
+        finally:
+            speculation.finished.set()
+            if self._speculating.get(job.uri) is speculation:
+                del self._speculating[job.uri]
 
     def _idle_prefill(self, request: CompletionRequest) -> None:
         self._idle.pop(request.document, None)

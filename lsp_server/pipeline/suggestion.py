@@ -243,12 +243,16 @@ def _ask(engine: CompletionEngine, attempt: _Attempt, cancel: threading.Event) -
 
 
 def speculate(
-    engine: CompletionEngine, request: CompletionRequest, cancel: threading.Event
+    engine: CompletionEngine,
+    request: CompletionRequest,
+    cancel: threading.Event,
+    asking: Callable[[], None] = lambda: None,
 ) -> Outcome | None:
     """The suggestion at a place the user is expected to reach, worked out ahead: the run
     serving that place filled first, then asked only where the prompt costs no more than a
     jump (the suffix budget and a little): None where it would cost more, since background
-    work that long would only hold up what comes next."""
+    work that long would only hold up what comes next. `asking` is called once the model
+    is asked (from then on the speculation costs what the request at that place would)."""
     runs = run_requests(engine, request)
     if runs:
         engine.prefill_run(runs[0], cancel)
@@ -260,6 +264,7 @@ def speculate(
     cost = engine.pending_tokens(fim_request(plan, request, True))
     if cost > request.settings.suffix_tokens + SPECULATION_SLACK_TOKENS:
         return None
+    asking()
     return suggest(engine, request, cancel)
 
 

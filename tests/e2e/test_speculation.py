@@ -34,14 +34,16 @@ async def stats(client: LanguageClient) -> Any:
     return await client.protocol.send_request_async("fimble/stats", {})
 
 
-async def totals_once(client: LanguageClient, kind: str, at_least: int = 1) -> Any:
+async def totals_once(
+    client: LanguageClient, kind: str, at_least: int = 1, poll_s: float = 0.1
+) -> Any:
     """The server's totals once `kind` has been counted `at_least` times (background work
-    is not waited for by fimble/stats, so this asks until it has)."""
-    for _ in range(600):
+    is not waited for by fimble/stats, so this asks until it has, for a minute)."""
+    for _ in range(int(60 / poll_s)):
         totals = (await stats(client)).totals
         if getattr(totals, kind, 0) >= at_least:
             return totals
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(poll_s)
     raise AssertionError(f"{kind} never counted: {totals}")
 
 
@@ -86,16 +88,43 @@ async def test_enter_after_a_suggestion_is_answered_from_memory(
     assert answered.source == "speculation", answered
     assert answered.evaluated_tokens == 0
 
-    # The same steps on a server that does not speculate: the model's own answer there.
-    plain = await start_in(start_server, tmp_path, speculateNextLine=False)
+    assert texts(ahead) == await without_speculation(start_server, tmp_path, uri, suggestion)
+
+
+async def test_enter_while_the_speculation_asks_the_model_gets_its_answer(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The user typed through quickly: the Enter comes while the speculation is still
+    decoding. Its request waits for the speculation instead of stopping it and asking the
+    model again (tests/unit/test_scheduler_speculation.py holds the timing still)."""
+    uri = (tmp_path / "shapes.py").as_uri()
+    client = await start_in(start_server, tmp_path)
+    open_document(client, uri, SOURCE)
+    suggestion = only_text(await inline_at(client, uri, LINE, COLUMN, AUTOMATIC))
+    await totals_once(client, "speculation_asking", poll_s=0.005)
+    accept_and_enter(client, uri, suggestion, "    ")
+    ahead = await inline_at(client, uri, LINE + 1, 4, AUTOMATIC)
+    answered = await stats(client)
+    assert answered.source == "speculation", answered
+    assert getattr(answered.totals, "model", 0) == 1  # the first answer only
+    assert texts(ahead) == await without_speculation(start_server, tmp_path, uri, suggestion)
+
+
+def texts(answer: types.InlineCompletionList) -> list[str | types.StringValue]:
+    return [item.insert_text for item in answer.items]
+
+
+async def without_speculation(
+    start_server: StartServer, folder: Path, uri: str, suggestion: str
+) -> list[str | types.StringValue]:
+    """The same steps on a server that does not speculate: the model's own answer there."""
+    plain = await start_in(start_server, folder, speculateNextLine=False)
     open_document(plain, uri, SOURCE)
     assert only_text(await inline_at(plain, uri, LINE, COLUMN, AUTOMATIC)) == suggestion
     accept_and_enter(plain, uri, suggestion, "    ")
     expected = await inline_at(plain, uri, LINE + 1, 4, AUTOMATIC)
     assert (await stats(plain)).source == "model"
-    assert [item.insert_text for item in ahead.items] == [
-        item.insert_text for item in expected.items
-    ]
+    return texts(expected)
 
 
 async def test_a_speculation_is_not_used_where_the_text_differs(

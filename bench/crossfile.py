@@ -25,6 +25,7 @@ With `--cursor call` the same lines are typed up to the first use of the other f
 the line is what must come out.
 
     python bench/crossfile.py [--language python|js|both] [--holes N | --fast] [--repeat 2]
+        [--member-access]
         [--cursor line|call] [--configs "no context,all sources"]
         [--prefix-tokens 1024] [--suffix-tokens 256] [--context-tokens 384]
         [--settings '{"modelPath": "qwen2.5-coder-1.5b"}'] [--answers out.json]
@@ -685,9 +686,18 @@ def sample_holes(
     seed: int,
     cursor: str = "line",
     finder: HoleFinder = find_holes,
+    member_access_only: bool = False,
 ) -> list[Hole]:
-    """`count` holes taken from the packages in turn, each package's in a seeded order."""
-    per_package = {package: finder(workspace, package, cursor) for package in packages}
+    """`count` holes taken from the packages in turn, each package's in a seeded order
+    (member accesses only, where asked)."""
+    per_package = {
+        package: [
+            hole
+            for hole in finder(workspace, package, cursor)
+            if hole.member_access or not member_access_only
+        ]
+        for package in packages
+    }
     rng = random.Random(seed)
     for holes in per_package.values():
         rng.shuffle(holes)
@@ -721,6 +731,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "answers that differ from the first run (determinism)",
     )
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--member-access",
+        action="store_true",
+        help="only holes whose line writes `X.member` of a workspace module X (with "
+        "--config 'no guide={\"memberGuide\": false}': the member guide against none)",
+    )
     parser.add_argument("--configs")
     parser.add_argument(
         "--config",
@@ -814,7 +830,9 @@ async def bench_language(
         else:
             packages, finder = build_js_workspace(workspace), find_js_holes
         count = holes_wanted(args, language)
-        holes = sample_holes(workspace, packages, count, args.seed, args.cursor, finder)
+        holes = sample_holes(
+            workspace, packages, count, args.seed, args.cursor, finder, args.member_access
+        )
         print(
             f"\n## {language}: packages {', '.join(packages)}; holes {len(holes)} "
             f"(seed {args.seed}), of which member access {sum(h.member_access for h in holes)}; "

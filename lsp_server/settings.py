@@ -243,6 +243,15 @@ class Settings:
             "(workspace files and open documents; at least one name in twenty shared). 0: off."
         ),
     )
+    member_guide: bool = field(
+        default=True,
+        metadata=_describe(
+            "Keep a member written after `module.` (a workspace module), `self.` or `this.` to "
+            "the names that exist there: the local engine steers its decoding to them, and a "
+            "remote engine's suggestion naming one that does not exist is dropped. Off: only "
+            "to measure the difference."
+        ),
+    )
     context_exclude: tuple[str, ...] = field(
         default=(),
         metadata=_describe(

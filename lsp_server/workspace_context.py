@@ -213,6 +213,8 @@ class WorkspaceContext:
         """The snippets, and the members that may follow an access at the cursor (chosen per
         request: they shape the decoding, not the prompt)."""
         gathered = self._gather(path, request, engine)
+        if not request.settings.member_guide:
+            return gathered
         context = self._ensure(request.settings)
         access = context.member_access(path, request.text, request.offset, request.language_id)
         return dataclasses.replace(gathered, member=access)

@@ -64,11 +64,17 @@ async def test_a_member_of_an_imported_module_is_one_that_exists(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     """With no code from other files in the prompt (`contextTokens` 0), the default model
-    invents `shapes.circle_area(...)`; kept to the module's real names as it decodes, it
-    writes one of them."""
+    invents `shapes.circle_area(...)` (`memberGuide` off); kept to the module's real names
+    as it decodes, it writes one of them."""
     (tmp_path / "shapes.py").write_text(SHAPES)
-    client = await start_server({"contextTokens": 0}, root_uri=tmp_path.as_uri())
-    uri = (tmp_path / "main.py").as_uri()
-    open_document(client, uri, TOTAL)
-    suggestion = only_text(await inline_at(client, uri, 4, len("    return shapes.")))
-    assert suggestion.startswith(("area_of_rectangle(", "area_of_circle(")), suggestion
+    suggestions = []
+    for guided in (True, False):
+        settings = {"contextTokens": 0, "memberGuide": guided}
+        client = await start_server(settings, root_uri=tmp_path.as_uri())
+        uri = (tmp_path / "main.py").as_uri()
+        open_document(client, uri, TOTAL)
+        suggestions.append(only_text(await inline_at(client, uri, 4, len("    return shapes."))))
+    guided_answer, unguided_answer = suggestions
+    real_names = ("area_of_rectangle(", "area_of_circle(")
+    assert guided_answer.startswith(real_names), suggestions
+    assert not unguided_answer.startswith(real_names), suggestions

@@ -212,6 +212,33 @@ def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(
     assert holes[0].member_access and "rect_area" in holes[0].owner_members
 
 
+def test_crossfile_samples_member_accesses_only_when_asked(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    _package(
+        tmp_path / "pkg" / "pkg",
+        {
+            "__init__.py": "",
+            "shapes.py": "def rect_area(w, h):\n    return w * h\n",
+            "edges.py": "def perimeter(w, h):\n    return 2 * (w + h)\n",
+        },
+    )
+    (tmp_path / "pkg" / "pkg" / "main.py").write_text(
+        "from pkg import shapes\nfrom pkg.edges import perimeter\n\n\ndef report(w, h):\n"
+        "    area = shapes.rect_area(w, h)\n"
+        "    edge = perimeter(w, h)\n"
+        "    return area, edge\n"
+    )
+    sample = bench.crossfile.sample_holes
+    every = sample(tmp_path, ["pkg"], 10, 5)
+    members = sample(tmp_path, ["pkg"], 10, 5, member_access_only=True)
+    assert sorted(hole.expected for hole in every) == [
+        "area = shapes.rect_area(w, h)",
+        "edge = perimeter(w, h)",
+    ]
+    assert [hole.expected for hole in members] == ["area = shapes.rect_area(w, h)"]
+
+
 def test_crossfile_js_holes_follow_imports_and_requires(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from engines.completion_engine import CompletionCancelled, CompletionEngine, Fim
 from lsp_server.pipeline.request import CompletionRequest
 
 MIN_STRIDE_TOKENS = 128
+MIN_PREFIX_TOKENS = 256
 # A run reserves room for what a request appends after it (suffix, markers, the answer).
 RUN_RESERVE_TOKENS = 64
 
@@ -33,6 +34,12 @@ def stride(prefix_tokens: int) -> int:
     """Anchors lie this many tokens apart: half the prefix budget, so that an anchored
     prefix holds between half and all of the budget."""
     return max(MIN_STRIDE_TOKENS, prefix_tokens // 2)
+
+
+def prefix_budget(request: CompletionRequest, prefix_tokens: int) -> int:
+    """Code from other files comes out of the prefix budget: the prompt stays as long."""
+    tokens = request.cross_file.tokens
+    return max(MIN_PREFIX_TOKENS, prefix_tokens - tokens) if tokens else prefix_tokens
 
 
 def segments_of(engine: CompletionEngine, request: CompletionRequest) -> DocumentSegments:
@@ -56,14 +63,19 @@ def anchored_plan(
 
 
 def run_requests(engine: CompletionEngine, request: CompletionRequest) -> list[FimRequest]:
-    """The document's runs worth keeping, the one serving the request's cursor first, then
-    by distance from it, as many as the engine keeps (documentRuns)."""
+    """The document's runs worth keeping, the one serving the request's cursor first (the
+    anchor its prompt starts at: the farthest within the budget, not the nearest), then by
+    distance from the cursor, as many as the engine keeps (documentRuns)."""
     segments = segments_of(engine, request)
     budget = request.settings.prefix_tokens
     here = segments.cumulative[request.cursor.line]
-    anchors = sorted(
-        segments.run_anchors(budget), key=lambda line: abs(segments.cumulative[line] - here)
-    )
+    serving = segments.anchored_prefix(request.offset, prefix_budget(request, budget))
+    serving_line = serving.anchor_line if serving is not None else None
+
+    def order(line: int) -> tuple[bool, int]:
+        return (line != serving_line, abs(segments.cumulative[line] - here))
+
+    anchors = sorted(segments.run_anchors(budget), key=order)
     cross_file = request.cross_file
     return [
         FimRequest(
@@ -78,6 +90,16 @@ def run_requests(engine: CompletionEngine, request: CompletionRequest) -> list[F
         )
         for anchor in anchors[: request.settings.document_runs]
     ]
+
+
+def up_to_cursor_line(
+    engine: CompletionEngine, request: CompletionRequest, run: FimRequest
+) -> FimRequest:
+    """`run` cut at the start of the cursor's line: what a prompt at the cursor borrows."""
+    assert run.anchor is not None
+    start = segments_of(engine, request).line_starts[run.anchor]
+    cut = request.text.rfind("\n", 0, request.offset) + 1 - start
+    return dataclasses.replace(run, prefix=run.prefix[: max(cut, 0)])
 
 
 def fill_runs(engine: CompletionEngine, request: CompletionRequest, cancel: threading.Event) -> int:

@@ -22,11 +22,16 @@ from engines.completion_engine import (
     FimRequest,
     GenerationStats,
 )
-from lsp_server.pipeline.document_runs import anchored_plan, run_requests, stride
+from lsp_server.pipeline.document_runs import (
+    anchored_plan,
+    prefix_budget,
+    run_requests,
+    stride,
+    up_to_cursor_line,
+)
 from lsp_server.pipeline.request import CompletionRequest
 
 LINE_MODE_MAX_TOKENS = 48
-MIN_PREFIX_TOKENS = 256
 
 # Measured on HumanEval (every 10th single-line, every 50th multi-line task): 0.25 stops
 # early without costing a task; 0.1 cut 8 of 117 multi-line tasks short.
@@ -65,7 +70,7 @@ def plan_for(
         suffix_tokens = settings.quick_start_tokens - prefix_tokens
         anchor_lines = QUICK_ANCHOR_LINES
     else:
-        prefix_tokens = _minus_context(request, stride(settings.prefix_tokens))
+        prefix_tokens = prefix_budget(request, stride(settings.prefix_tokens))
         suffix_tokens = settings.suffix_tokens
         anchor_lines = PREFIX_ANCHOR_LINES
     plan = plan_completion(
@@ -88,7 +93,7 @@ def chosen_plan(engine: CompletionEngine, request: CompletionRequest) -> Complet
     plan = plan_for(engine, request)
     if plan is None or not request.settings.kv_reuse:
         return plan
-    budget = _minus_context(request, request.settings.prefix_tokens)
+    budget = prefix_budget(request, request.settings.prefix_tokens)
     anchored = anchored_plan(engine, request, plan, budget)
     if anchored is None or anchored.prefix == plan.prefix:
         return anchored or plan
@@ -97,12 +102,6 @@ def chosen_plan(engine: CompletionEngine, request: CompletionRequest) -> Complet
         return engine.pending_tokens(fim_request(candidate, request, True))
 
     return anchored if cost(anchored) <= cost(plan) else plan
-
-
-def _minus_context(request: CompletionRequest, prefix_tokens: int) -> int:
-    """Code from other files comes out of the prefix budget: the prompt stays as long."""
-    tokens = request.cross_file.tokens
-    return max(MIN_PREFIX_TOKENS, prefix_tokens - tokens) if tokens else prefix_tokens
 
 
 def model_suffix(plan: CompletionPlan) -> str:
@@ -249,13 +248,15 @@ def speculate(
     asking: Callable[[], None] = lambda: None,
 ) -> Outcome | None:
     """The suggestion at a place the user is expected to reach, worked out ahead: the run
-    serving that place filled first, then asked only where the prompt costs no more than a
-    jump (the suffix budget and a little): None where it would cost more, since background
-    work that long would only hold up what comes next. `asking` is called once the model
-    is asked (from then on the speculation costs what the request at that place would)."""
+    serving that place filled down to its line first (the line just accepted, usually; the
+    rest of the run is the background's), then asked only where the prompt costs no more
+    than a jump (the suffix budget and a little): None where it would cost more, since
+    background work that long would only hold up what comes next. `asking` is called once
+    the model is asked (from then on the speculation costs what the request there would)."""
     runs = run_requests(engine, request)
     if runs:
-        engine.prefill_run(runs[0], cancel)
+        needed = engine.run_pending(up_to_cursor_line(engine, request, runs[0]))
+        engine.prefill_run(runs[0], cancel, needed)
     if cancel.is_set():
         raise CompletionCancelled()
     plan = chosen_plan(engine, request)

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import StartServer, inline_at, open_document
+from context.next_line import after_enter
+from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
 
 pytestmark = pytest.mark.model
 
@@ -111,3 +113,45 @@ async def test_the_document_opened_last_gets_its_runs_first(
     record = await stats(client)
     assert record.run_tokens > 0, record  # the front document's runs were the ones filled
     assert record.evaluated_tokens <= SETTINGS["suffixTokens"] + 16, record
+
+
+async def test_enter_deep_in_a_file_is_answered_by_the_speculation(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Writing in the middle of a file whose runs are in: the line's suggestion is accepted
+    and Enter pressed; the next line's suggestion was worked out meanwhile (the speculation
+    fills the run its prompt borrows, down to the cursor, then asks) and comes from memory."""
+    lines = source().splitlines(keepends=True)
+    number = next(  # an assignment in a method body, low in the file
+        index
+        for index in range(len(lines) - 2, 60, -1)
+        if lines[index].startswith("        ")
+        and lines[index][8] != " "
+        and " = " in lines[index]
+        and lines[index + 1].strip()
+    )
+    cut = lines[number][: lines[number].index(" = ") + 3]
+    text = "".join([*lines[:number], cut + "\n", *lines[number + 1 :]])
+    client = await start_server({**SETTINGS, "speculateNextLine": True}, root_uri=tmp_path.as_uri())
+    uri = (tmp_path / "fim_templates.py").as_uri()
+    open_document(client, uri, text)
+    await runs_ready(client)
+    offset = sum(map(len, lines[:number])) + len(cut)
+    automatic = types.InlineCompletionTriggerKind.Automatic
+    suggestion = only_text(await inline_at(client, uri, number, len(cut), automatic))
+    assert "\n" not in suggestion, suggestion
+    for _ in range(600):  # the server counts it; a cap, not a timing
+        if await counted(client, "speculated") >= 1:
+            break
+        await asyncio.sleep(0.1)
+    predicted = after_enter(text, offset, suggestion, 0, "python")
+    assert predicted is not None
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text=predicted.text)],
+        )
+    )
+    indent = len(predicted.text[: predicted.offset].rsplit("\n", 1)[1])
+    await inline_at(client, uri, number + 1, indent, automatic)
+    assert (await stats(client)).source == "speculation"

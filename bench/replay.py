@@ -102,6 +102,7 @@ class Pass:
     name: str
     answers: list[Answer] = field(default_factory=list)
     rss_mb: float = 0.0
+    totals: dict[str, int] = field(default_factory=dict)  # the server's, at the end
 
 
 def source_files() -> list[tuple[str, str]]:
@@ -267,6 +268,7 @@ async def run_pass(
             previous_uri = uri
             print(f"  {name}: {len(result.answers)} requests answered", file=sys.stderr)
         result.rss_mb = session.rss_mb()
+        result.totals = await session.totals()
     finally:
         await session.stop()
     print(f"  {name}: {len(result.answers)} requests", file=sys.stderr)
@@ -374,6 +376,7 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"p50 {statistics.median(every) * 1000:.0f} ms, "
         f"p95 {percentile(every, 0.95) * 1000:.0f} ms, "
         f"resident set of `fimble serve` at the end {fimble.rss_mb:.0f} MB",
+        f"fimble's server totals (background work included): {fimble.totals}",
     ]
     return "\n".join(lines)
 

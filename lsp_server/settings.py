@@ -99,8 +99,8 @@ class Settings:
         metadata=_describe(
             "Document runs kept in the KV cache, over all documents: a document's text from "
             "one of its anchor lines down, evaluated in the background so that a jump below "
-            "that line costs only the code after the cursor (those nearest the cursor are "
-            "filled first; least recently used evicted)."
+            "that line costs only the code after the cursor (the one the cursor's prompt "
+            "starts at first, then those nearest the cursor; least recently used evicted)."
         ),
     )
     kv_reuse: bool = field(
@@ -130,7 +130,8 @@ class Settings:
         metadata=_describe(
             "After a one-line suggestion is shown, compute in the background the suggestion "
             "for the next line (as if it were accepted and Enter pressed), so that Enter is "
-            "answered from memory. Stopped at once by any request. Local engine only: with a "
+            "answered from memory. Stopped at once by any other request (a request for the "
+            "place it works on waits for it once it asks the model). Local engine only: with a "
             "remote engine each would be a request the user did not ask for (code sent, the "
             "server's time and rate limit spent)."
         ),

@@ -157,3 +157,36 @@ async def test_a_request_stops_the_speculation_and_an_accept_restarts_it(
     accept_and_enter(client, uri, suggestion, "    ")
     await inline_at(client, uri, LINE + 1, 4, AUTOMATIC)
     assert (await stats(client)).source == "speculation"
+
+
+async def test_a_finished_speculation_leaves_the_next_keystroke_cheap(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The user reads the suggestion, the next line is worked out meanwhile, and then the
+    user types something else: the keystroke still costs a handful of tokens (the
+    speculation left the document's own KV sequence, with its suffix, as it was)."""
+    source = (Path(__file__).resolve().parents[2] / "engines" / "kv_reuse.py").read_text()
+    needle = "limit = max(len(prompt) - 1, 0)"
+    cut = source.index(needle) + len("limit = ")
+    text = source[:cut] + source[cut + len(needle) - len("limit = ") :]
+    line = text.count("\n", 0, cut)
+    column = cut - (text.rfind("\n", 0, cut) + 1)
+    uri = (tmp_path / "kv_reuse.py").as_uri()
+    client = await start_in(start_server, tmp_path)
+    open_document(client, uri, text)
+    suggestion = only_text(await inline_at(client, uri, line, column, AUTOMATIC))
+    assert "\n" not in suggestion
+    await totals_once(client, "speculated")
+    typed = next(character for character in "#qz" if not suggestion.startswith(character))
+    at = types.Position(line, column)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(at, at), text=typed)],
+        )
+    )
+    await inline_at(client, uri, line, column + 1, AUTOMATIC)
+    record = await stats(client)
+    assert record.source == "model", record
+    assert record.prompt_tokens > 300, record  # a real suffix below
+    assert record.evaluated_tokens <= 16, record

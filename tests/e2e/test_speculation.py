@@ -11,6 +11,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.e2e.conftest import StartServer, inline_at, only_text, open_document
+from tests.e2e.test_keystrokes import blank_line_of
 
 pytestmark = pytest.mark.model
 
@@ -163,14 +164,12 @@ async def test_a_finished_speculation_leaves_the_next_keystroke_cheap(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     """The user reads the suggestion, the next line is worked out meanwhile, and then the
-    user types something else: the keystroke still costs a handful of tokens (the
-    speculation left the document's own KV sequence, with its suffix, as it was)."""
+    user types something else: the keystroke still costs a handful of tokens. (It holds
+    with the speculation in a lane or in the document's own sequence, checked; the
+    keystroke that stops a speculation still running is test_keystrokes' handful test.)"""
     source = (Path(__file__).resolve().parents[2] / "engines" / "kv_reuse.py").read_text()
-    needle = "limit = max(len(prompt) - 1, 0)"
-    cut = source.index(needle) + len("limit = ")
-    text = source[:cut] + source[cut + len(needle) - len("limit = ") :]
-    line = text.count("\n", 0, cut)
-    column = cut - (text.rfind("\n", 0, cut) + 1)
+    text, line, indent = blank_line_of(source, "limit = max(len(prompt) - 1, 0)")
+    column = len(indent)
     uri = (tmp_path / "kv_reuse.py").as_uri()
     client = await start_in(start_server, tmp_path)
     open_document(client, uri, text)

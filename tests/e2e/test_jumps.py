@@ -120,7 +120,9 @@ async def test_enter_deep_in_a_file_is_answered_by_the_speculation(
 ) -> None:
     """Writing in the middle of a file whose runs are in: the line's suggestion is accepted
     and Enter pressed; the next line's suggestion was worked out meanwhile (the speculation
-    fills the run its prompt borrows, down to the cursor, then asks) and comes from memory."""
+    fills the run its prompt borrows, down to the cursor, then asks) and comes from memory.
+    It waits for the speculation, so it passed with the old run order too: the order is
+    tests/unit/test_run_order.py's."""
     lines = source().splitlines(keepends=True)
     number = next(  # an assignment in a method body, low in the file
         index

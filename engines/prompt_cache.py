@@ -256,6 +256,7 @@ class PromptCache:
             context.shift(parking, move.old_start, move.old_start + move.length, move.delta)
         sequence.tokens = prompt[: plan.keep]
         sequence.ages = ages[: plan.keep]
+        attached = 0
         try:
             for index, (start, end) in enumerate(plan.gaps()):
                 self._evaluate(sequence, prompt, start, end, ages, cancel)
@@ -265,11 +266,30 @@ class PromptCache:
                     context.copy(parking, seq, move.new_start, stop)
                     sequence.tokens.extend(prompt[move.new_start : stop])
                     sequence.ages.extend(ages[move.new_start : stop])
+                    attached = index + 1
         except BaseException:
             context.remove(seq, len(sequence.tokens), -1)
+            self._reattach(sequence, plan.moves[attached:], prompt, ages)
             raise
         finally:
             context.remove(parking)
+
+    def _reattach(
+        self, sequence: CachedSequence, moves: tuple[Move, ...], prompt: list[int], ages: list[int]
+    ) -> None:
+        """After a stopped prefill, put the parked runs right after what was evaluated.
+
+        Dropping them would make the next prompt evaluate them again (a keystroke after a
+        stopped speculation would pay the whole suffix); kept, the next plan shifts them back
+        into place as it shifts any moved run."""
+        context, parking = self._context, self._parking
+        for move in moves:
+            start, stop = len(sequence.tokens), move.new_start + move.length
+            context.shift(parking, move.new_start, stop, start - move.new_start)
+            context.copy(parking, sequence.seq_id, start, start + move.length)
+            context.remove(parking, start, start + move.length)
+            sequence.tokens.extend(prompt[move.new_start : stop])
+            sequence.ages.extend(ages[move.new_start : stop])
 
     def _evaluate(
         self,

@@ -17,6 +17,7 @@ from typing import cast
 
 import pytest
 
+from engines.completion_engine import CompletionCancelled
 from engines.kv_reuse import Move
 from engines.llama_runtime import DecodeAborted, LlamaContext
 from engines.prompt_cache import PromptCache, PromptCacheConfig, _unshared
@@ -90,7 +91,7 @@ class SimulatedKv:
 
 
 def make_cache(kv: SimulatedKv, **config: int) -> PromptCache:
-    return PromptCache(cast(LlamaContext, kv), PromptCacheConfig(chunk=64, **config))
+    return PromptCache(cast(LlamaContext, kv), PromptCacheConfig(**{"chunk": 64, **config}))
 
 
 def exact(kv: SimulatedKv, seq: int, prompt: Sequence[int]) -> bool:
@@ -251,3 +252,29 @@ def test_a_run_key_names_its_anchor(limit: int | None) -> None:
     prefilled = cache.prefill("d", prompt, 16, threading.Event())
     assert prefilled.run_tokens == 3 + 50
     assert exact(kv, 0, prompt)
+
+
+def test_a_stopped_prefill_keeps_the_suffix_it_had_parked() -> None:
+    """A speculation inserts a line before the suffix, moving it; a keystroke stops it
+    mid-line. The suffix cells stay in the sequence, so the keystroke's prompt shifts them
+    back instead of evaluating the suffix again."""
+    kv = SimulatedKv()
+    cache = make_cache(kv, chunk=16)
+    suffix = list(range(1000, 1150))
+    typed = prompt_at(300, suffix=suffix, typed=(60,))
+    cache.prefill("d", typed, 16, threading.Event())
+    line = list(range(2000, 2040))  # the suggested line, a newline, an indent
+    speculation = [*HEAD, *DOCUMENT[:300], *line, SUF, *suffix, MID]
+    cancel = threading.Event()
+    stopped_after = kv.decodes + 2
+    kv.on_decode = lambda count: cancel.set() if count == stopped_after else None
+    with pytest.raises(CompletionCancelled):
+        cache.prefill("d", speculation, 16, cancel)
+    kv.on_decode = None
+    assert cache.used_cells() == len(kv.cells)
+    assert not kv._of(PromptCacheConfig().documents)  # nothing left parked
+    keystroke = prompt_at(300, suffix=suffix, typed=(60, 61))
+    before = kv.decoded_tokens
+    prefilled = cache.prefill("d", keystroke, 16, threading.Event())
+    # The middle marker (the speculation's last token, evaluated, never moved) and the typed two.
+    assert prefilled.evaluated == kv.decoded_tokens - before == 3

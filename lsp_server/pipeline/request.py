@@ -16,8 +16,6 @@ from context.cursor import Cursor
 from engines.completion_engine import ContextSnippet
 from lsp_server.settings import Settings
 
-SPECULATION_LANE = "next"
-
 
 @dataclass(frozen=True)
 class CompletionRequest:
@@ -49,11 +47,10 @@ class CompletionRequest:
 
     def moved_to(self, text: str, offset: int) -> CompletionRequest:
         """The request the same document will send at `offset` of `text` while typing,
-        worked out ahead in a lane of its own."""
+        worked out ahead in the document's own KV sequence: the real request there then
+        finds its prompt evaluated, and a keystroke elsewhere shifts the suffix back."""
         cursor = Cursor.at(text, offset)
-        return dataclasses.replace(
-            self, text=text, cursor=cursor, typing=True, version=None, lane=SPECULATION_LANE
-        )
+        return dataclasses.replace(self, text=text, cursor=cursor, typing=True, version=None)
 
     def with_cross_file(self, cross_file: CrossFileSnippets) -> CompletionRequest:
         return dataclasses.replace(self, cross_file=cross_file)

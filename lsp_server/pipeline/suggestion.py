@@ -247,26 +247,36 @@ def speculate(
     cancel: threading.Event,
     asking: Callable[[], None] = lambda: None,
 ) -> Outcome | None:
-    """The suggestion at a place the user is expected to reach, worked out ahead: the run
-    serving that place filled down to its line first (the line just accepted, usually; the
-    rest of the run is the background's), then asked only where the prompt costs no more
-    than a jump (the suffix budget and a little): None where it would cost more, since
-    background work that long would only hold up what comes next. `asking` is called once
-    the model is asked (from then on the speculation costs what the request there would)."""
-    runs = run_requests(engine, request)
-    if runs:
-        needed = engine.run_pending(up_to_cursor_line(engine, request, runs[0]))
-        engine.prefill_run(runs[0], cancel, needed)
-    if cancel.is_set():
-        raise CompletionCancelled()
+    """The suggestion at a place the user is expected to reach, worked out ahead, asked
+    only where the prompt costs no more than a jump (the suffix budget and a little).
+
+    Usually the document's own sequence already holds nearly all of it (the line just
+    accepted and the suffix, which is shifted), and the model is asked at once. Otherwise
+    the run serving that place is filled down to its line first (the rest of the run is the
+    background's), and None is the answer where it would still cost more: background work
+    that long would only hold up what comes next. `asking` is called once the model is
+    asked (from then on the speculation costs what the request there would)."""
     plan = chosen_plan(engine, request)
+    if plan is not None and not _cheap(engine, request, plan):
+        runs = run_requests(engine, request)
+        if runs:
+            needed = engine.run_pending(up_to_cursor_line(engine, request, runs[0]))
+            engine.prefill_run(runs[0], cancel, needed)
+        if cancel.is_set():
+            raise CompletionCancelled()
+        plan = chosen_plan(engine, request)
+        if plan is not None and not _cheap(engine, request, plan):
+            return None
     if plan is None:
         return Outcome(None, GenerationStats(passes=0))
-    cost = engine.pending_tokens(fim_request(plan, request, True))
-    if cost > request.settings.suffix_tokens + SPECULATION_SLACK_TOKENS:
-        return None
     asking()
     return suggest(engine, request, cancel)
+
+
+def _cheap(engine: CompletionEngine, request: CompletionRequest, plan: CompletionPlan) -> bool:
+    """Whether bringing in the plan's prompt costs at most a jump."""
+    cost = engine.pending_tokens(fim_request(plan, request, True))
+    return cost <= request.settings.suffix_tokens + SPECULATION_SLACK_TOKENS
 
 
 def request_cost(passes: list[GenerationStats]) -> GenerationStats:

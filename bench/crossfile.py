@@ -766,6 +766,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="only count how often typing the holes' lines changes the chosen snippets",
     )
     parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [int(number) for number in text.split(",")],
+        help="ask only these holes of the sample (numbers as printed, e.g. 5,9): to trace them",
+    )
     args = parser.parse_args(argv)
     args.known_configs = dict(CONFIGS)
     for entry in args.config:
@@ -833,6 +838,8 @@ async def bench_language(
         holes = sample_holes(
             workspace, packages, count, args.seed, args.cursor, finder, args.member_access
         )
+        if args.only:
+            holes = [hole for number, hole in enumerate(holes, 1) if number in args.only]
         print(
             f"\n## {language}: packages {', '.join(packages)}; holes {len(holes)} "
             f"(seed {args.seed}), of which member access {sum(h.member_access for h in holes)}; "

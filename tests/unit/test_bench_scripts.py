@@ -352,6 +352,7 @@ def test_crossfile_fast_mode_and_repeat(bench: SimpleNamespace) -> None:
     )
     with pytest.raises(SystemExit):
         bench.crossfile.parse_args(["--repeat", "0"])
+    assert bench.crossfile.parse_args(["--only", "5,9"]).only == [5, 9]
 
 
 def test_crossfile_keeps_what_follows_the_cursor_of_an_item_that_rewrites_the_line(

@@ -211,7 +211,7 @@ class PromptCache:
         """Make `document`'s sequence hold `prompt`, logits ready for its last token.
 
         `reserve` cells are kept free for the tokens that will be generated. A `lane` is a
-        second sequence of the same document (a speculation's): it borrows the document's
+        second sequence of the same document (a quick start's): it borrows the document's
         runs and leaves the document's own sequence as it was.
         """
         sequence = self._sequence(_sequence_key(document, lane))

@@ -48,7 +48,7 @@ class FimRequest:
     # plain window). `prefill_run` keeps one run per (document, anchor); any request then
     # borrows the evaluated tokens of the document's run that shares the most with its prompt.
     anchor: int | None = None
-    # A second working sequence of the same document (a speculation's): it borrows the
+    # A second working sequence of the same document (a quick start's): it borrows the
     # document's runs but leaves the document's own sequence as the user's requests left it.
     lane: str = ""
     # Where the cursor writes a member of something whose members are all known: the member

@@ -315,8 +315,7 @@ class LlamaEngine:
     def _guided(
         self, logits: npt.NDArray[np.float32], required: bytes, guide: MemberGuide, best: int
     ) -> int:
-        """The best candidate that keeps the member on the way to a known name; the model's
-        own choice where none of the candidates tried does."""
+        """The best candidate that keeps the member on the way to a known name."""
         for candidate in np.argsort(logits)[::-1][:GUIDE_CANDIDATES]:
             token = int(candidate)
             if not np.isfinite(logits[token]):
@@ -328,7 +327,20 @@ class LlamaEngine:
             piece = self._model.piece(token)[len(required) :]
             if guide.allows(piece.decode("utf-8", errors="ignore")):
                 return token
-        return best
+        return self._likeliest_continuation(logits, required, guide, best)
+
+    def _likeliest_continuation(
+        self, logits: npt.NDArray[np.float32], required: bytes, guide: MemberGuide, best: int
+    ) -> int:
+        """The likeliest token of the whole vocabulary that spells a next part of a known name
+        (`best` where none does)."""
+        tokens = [
+            token
+            for text in guide.continuations()
+            for token in self._piece_index.equal_to(required + text.encode())
+            if np.isfinite(logits[token])
+        ]
+        return max(tokens, key=lambda token: float(logits[token]), default=best)
 
     def _generate(
         self,

@@ -2,9 +2,10 @@
 
 Where the request says which names may follow an access (`FimRequest.member_names`), the
 decoding loop asks this guide about each candidate token, best first, and takes the first
-one that can still grow into (or completes) one of the names. The guide lets go once the
-identifier is complete, and never forces anything: when no candidate among those tried fits,
-the model's own choice stands (see `LlamaEngine._choose`).
+one that can still grow into (or completes) one of the names. Where none of the likeliest
+candidates does (a small model sure of a name that is not there), the likeliest token of the
+whole vocabulary that spells a next part of a name is taken (`continuations`). The guide lets
+go once the identifier is complete.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ class MemberGuide:
         if len(identifier) < len(grown):
             return identifier in self._names
         return any(name.startswith(identifier) for name in self._names)
+
+    def continuations(self) -> set[str]:
+        """Every text a next token may be that keeps to a name: each non-empty start of what
+        is left of each name begun so far."""
+        return {
+            name[len(self.written) : end]
+            for name in self._names
+            if name.startswith(self.written)
+            for end in range(len(self.written) + 1, len(name) + 1)
+        }
 
     def allows_end(self) -> bool:
         """Whether the suggestion may end here (the identifier is a whole name)."""

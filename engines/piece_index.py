@@ -38,6 +38,15 @@ class PieceIndex:
         high = len(self._sorted) if bound is None else bisect_left(self._sorted, bound)
         return self._order[low:high]
 
+    def equal_to(self, piece: bytes) -> list[int]:
+        """The ids of the tokens whose bytes are exactly `piece`."""
+        found = []
+        index = bisect_left(self._sorted, piece)
+        while index < len(self._sorted) and self._sorted[index] == piece:
+            found.append(int(self._order[index]))
+            index += 1
+        return found
+
     def healing_mask(self, required: bytes) -> npt.NDArray[np.bool_]:
         """Tokens that give back `required` and put no line break after it (which would only
         leave trailing whitespace behind)."""

@@ -78,3 +78,38 @@ async def test_a_member_of_an_imported_module_is_one_that_exists(
     real_names = ("area_of_rectangle(", "area_of_circle(")
     assert guided_answer.startswith(real_names), suggestions
     assert not unguided_answer.startswith(real_names), suggestions
+
+
+CONFIG = """_run_validators = True
+
+
+def set_run_validators(run):
+    global _run_validators
+    _run_validators = run
+
+
+def get_run_validators():
+    return _run_validators
+"""
+VALIDATE = "from . import _config\n\n\ndef validate(instance, attrib, new_value):\n    if _config."
+
+
+async def test_the_guide_finds_a_name_the_model_ranks_low(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """After `_config.get_` the default model is sure of `implementation`: no name of the
+    module is among its likeliest tokens. The guide then takes the likeliest token of the
+    whole vocabulary that spells a next part of a real name, so the answer names one (it used
+    to let the model's choice stand, and the unknown member was refused: no answer at all)."""
+    package = tmp_path / "checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_config.py").write_text(CONFIG)
+    uri = (package / "validators.py").as_uri()
+    text = VALIDATE + ":\n        return new_value\n"
+    client = await start_server({"contextTokens": 0}, root_uri=tmp_path.as_uri())
+    open_document(client, uri, text)
+    answer = only_text(await inline_at(client, uri, 4, len("    if _config.")))
+    assert answer.startswith(("get_run_validators", "_run_validators", "set_run_validators")), (
+        answer
+    )

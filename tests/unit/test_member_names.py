@@ -106,5 +106,14 @@ def test_the_guide_keeps_the_identifier_to_known_names() -> None:
     assert not guide.active and guide.allows("anything")
 
 
+def test_the_guide_lists_every_next_part_of_the_names_begun() -> None:
+    """What the engine looks up in the whole vocabulary when none of the likeliest tokens
+    keeps to a name."""
+    guide = MemberGuide(frozenset({"get_run", "get_all", "set_run"}), "get_")
+    assert guide.continuations() == {"r", "ru", "run", "a", "al", "all"}
+    guide.advance("run")
+    assert guide.continuations() == set()  # whole: what follows is the model's
+
+
 def test_no_names_no_guide() -> None:
     assert not MemberGuide(frozenset(), "").active

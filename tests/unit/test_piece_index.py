@@ -39,6 +39,7 @@ def test_healing_mask_equals_a_full_scan(pieces: list[bytes], required: bytes) -
     assert sorted(int(t) for t in found) == [
         t for t, p in enumerate(pieces) if p.startswith(required)
     ]
+    assert sorted(index.equal_to(required)) == [t for t, p in enumerate(pieces) if p == required]
 
 
 @pytest.mark.model

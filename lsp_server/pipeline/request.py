@@ -27,8 +27,8 @@ class CompletionRequest:
     typing: bool = False  # an automatic request while the user types (not invoked)
     version: int | None = None
     cross_file: CrossFileSnippets = field(default_factory=CrossFileSnippets)
-    # A second KV sequence of the document ("": its own), e.g. a speculation's, so that the
-    # document's own sequence stays as the user's requests left it.
+    # A second KV sequence of the document ("": its own), e.g. a quick start's, so that the
+    # document's own sequence keeps growing toward the full prompt.
     lane: str = ""
 
     @staticmethod

@@ -41,7 +41,7 @@ from engines.prompt_cache import PromptCache, PromptCacheConfig
 
 # How many of the likeliest tokens are tried for one that steers clear of `avoid_start`.
 AVOID_CANDIDATES = 64
-# Candidates the member guide tries, best first, before the model's own choice stands.
+# Candidates the member guide tries, best first, before it looks through the whole vocabulary.
 GUIDE_CANDIDATES = 256
 # Model files up to this size are read into memory (rewriting one in place cannot crash the
 # server); larger ones are mapped, so that a mixture-of-experts model's unused experts stay

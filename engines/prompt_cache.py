@@ -261,35 +261,32 @@ class PromptCache:
             for index, (start, end) in enumerate(plan.gaps()):
                 self._evaluate(sequence, prompt, start, end, ages, cancel)
                 if index < len(plan.moves):
-                    move = plan.moves[index]
-                    stop = move.new_start + move.length
-                    context.copy(parking, seq, move.new_start, stop)
-                    sequence.tokens.extend(prompt[move.new_start : stop])
-                    sequence.ages.extend(ages[move.new_start : stop])
+                    self._attach(sequence, plan.moves[index], prompt, ages)
                     attached = index + 1
         except BaseException:
+            # The parked runs not yet attached go right after what was evaluated: dropped,
+            # the next prompt would evaluate them again (a keystroke after a stopped
+            # speculation would pay the whole suffix); kept, its plan shifts them back.
             context.remove(seq, len(sequence.tokens), -1)
-            self._reattach(sequence, plan.moves[attached:], prompt, ages)
+            for move in plan.moves[attached:]:
+                self._attach(sequence, move, prompt, ages)
             raise
         finally:
             context.remove(parking)
 
-    def _reattach(
-        self, sequence: CachedSequence, moves: tuple[Move, ...], prompt: list[int], ages: list[int]
+    def _attach(
+        self, sequence: CachedSequence, move: Move, prompt: list[int], ages: list[int]
     ) -> None:
-        """After a stopped prefill, put the parked runs right after what was evaluated.
-
-        Dropping them would make the next prompt evaluate them again (a keystroke after a
-        stopped speculation would pay the whole suffix); kept, the next plan shifts them back
-        into place as it shifts any moved run."""
+        """Put a parked run right after the sequence's last cell (shifted there first where
+        a stopped prefill left a gap before its place)."""
         context, parking = self._context, self._parking
-        for move in moves:
-            start, stop = len(sequence.tokens), move.new_start + move.length
+        start, stop = len(sequence.tokens), move.new_start + move.length
+        if start != move.new_start:
             context.shift(parking, move.new_start, stop, start - move.new_start)
-            context.copy(parking, sequence.seq_id, start, start + move.length)
-            context.remove(parking, start, start + move.length)
-            sequence.tokens.extend(prompt[move.new_start : stop])
-            sequence.ages.extend(ages[move.new_start : stop])
+        context.copy(parking, sequence.seq_id, start, start + move.length)
+        context.remove(parking, start, start + move.length)
+        sequence.tokens.extend(prompt[move.new_start : stop])
+        sequence.ages.extend(ages[move.new_start : stop])
 
     def _evaluate(
         self,

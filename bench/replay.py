@@ -95,6 +95,7 @@ class Answer:
     # ... and the line ended by that Enter was typed through a suggestion (the request before
     # had the rest of that line exactly): where the next line's speculation applies.
     follows_suggestion: bool = False
+    moved: int = 0  # of the reused tokens, those shifted to new positions (a K-shift)
 
 
 @dataclass
@@ -194,6 +195,7 @@ async def ask(session: LspSession, key: Keystroke) -> Answer:
         figures.decode_seconds,
         bool(first_line) and first_line == key.rest_of_line,
         figures.passes,
+        moved=figures.moved_tokens,
     )
 
 
@@ -310,6 +312,22 @@ def floor_ratio(latencies: list[float], floors: list[float]) -> str:
     return f"{top / bottom:.2f}x"
 
 
+def shift_overhead(answers: list[Answer], prefill_per_token: float) -> str:
+    """The model answers' prefill time beyond their tokens at the caches-off rate, apart for
+    those that moved cached tokens: llama.cpp shifts them in one pass over the whole KV cache
+    (bench/kv_shift.py), a cost the floor leaves out."""
+    parts = []
+    for label, moved in (("moved cached tokens", True), ("moved none", False)):
+        extra = [
+            a.prefill_s - a.evaluated * prefill_per_token
+            for a in answers
+            if a.source == "model" and (a.moved > 0) == moved
+        ]
+        median_ms = statistics.median(extra or [0.0]) * 1000
+        parts.append(f"{label} ({len(extra)}) p50 {median_ms:.0f} ms")
+    return "  their prefill beyond their tokens at that rate: " + ", ".join(parts)
+
+
 def report(fimble: Pass, off: Pass, common: list[int]) -> str:
     model_off = [a for a in off.answers if a.evaluated > 0]
     evaluated_off = max(1, sum(a.evaluated for a in model_off))
@@ -354,6 +372,7 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"{statistics.median(model_latency) * 1000:.0f} ms, floor p50 "
         f"{statistics.median(model_floors) * 1000:.0f} ms "
         f"({floor_ratio(model_latency, model_floors)})",
+        shift_overhead(shared_fimble, prefill_rate),
         f"caches off p50 / fimble p50: {ratio(off_latency, fimble_latency):.1f}x",
         f"first request after each jump ({len(jumps)}): fimble p50 "
         f"{statistics.median(jumps or [0.0]) * 1000:.0f} ms, "

@@ -139,6 +139,19 @@ def test_replay_reports_the_tokens_evaluated_after_each_jump(bench: SimpleNamesp
     assert "their evaluated prompt tokens: fimble p50 900, p95 1000; caches off p50 1475" in text
 
 
+def test_replay_splits_the_prefill_overhead_by_whether_cached_tokens_moved(
+    bench: SimpleNamespace,
+) -> None:
+    def answer(evaluated: int, prefill_s: float, moved: int) -> Any:
+        return bench.replay.Answer(
+            "file:///x.py", 1.0, "model", evaluated, 900, 4, prefill_s, 0.3, True, moved=moved
+        )
+
+    answers = [answer(10, 0.6, 256), answer(20, 0.8, 240), answer(1, 0.11, 0)]
+    text = bench.replay.shift_overhead(answers, 0.01)
+    assert "moved cached tokens (2) p50 550 ms, moved none (1) p50 100 ms" in text
+
+
 def test_replay_reports_the_answers_from_memory_right_after_an_enter(
     bench: SimpleNamespace,
 ) -> None:

@@ -315,7 +315,8 @@ def floor_ratio(latencies: list[float], floors: list[float]) -> str:
 def shift_overhead(answers: list[Answer], prefill_per_token: float) -> str:
     """The model answers' prefill time beyond their tokens at the caches-off rate, apart for
     those that moved cached tokens: llama.cpp shifts them in one pass over the whole KV cache
-    (bench/kv_shift.py), a cost the floor leaves out."""
+    (bench/kv_shift.py). The floor leaves that out, and a short batch's cost too (a dozen
+    tokens cost nearly what 64 do), which shows in the answers that moved none."""
     parts = []
     for label, moved in (("moved cached tokens", True), ("moved none", False)):
         extra = [

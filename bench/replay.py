@@ -312,21 +312,38 @@ def floor_ratio(latencies: list[float], floors: list[float]) -> str:
     return f"{top / bottom:.2f}x"
 
 
+# A keystroke's prompt evaluates a handful of tokens; longer prefills (jumps, opened files)
+# are reported apart, with the first request after each jump.
+KEYSTROKE_TOKENS = 30
+
+
 def shift_overhead(answers: list[Answer], prefill_per_token: float) -> str:
-    """The model answers' prefill time beyond their tokens at the caches-off rate, apart for
-    those that moved cached tokens: llama.cpp shifts them in one pass over the whole KV cache
-    (bench/kv_shift.py). The floor leaves that out, and a short batch's cost too (a dozen
-    tokens cost nearly what 64 do), which shows in the answers that moved none."""
-    parts = []
-    for label, moved in (("moved cached tokens", True), ("moved none", False)):
-        extra = [
-            a.prefill_s - a.evaluated * prefill_per_token
-            for a in answers
-            if a.source == "model" and (a.moved > 0) == moved
-        ]
-        median_ms = statistics.median(extra or [0.0]) * 1000
-        parts.append(f"{label} ({len(extra)}) p50 {median_ms:.0f} ms")
-    return "  their prefill beyond their tokens at that rate: " + ", ".join(parts)
+    """Every keystroke-sized model answer's prefill time beyond its tokens at the caches-off
+    rate, in three groups: those that moved cached tokens (llama.cpp shifts them in one pass
+    over the whole KV cache: bench/kv_shift.py), and of those that moved none, the one-token
+    ones and the others (a short batch costs far more per token than a long one). The floor
+    leaves both costs out."""
+    groups: dict[str, list[float]] = {
+        "moved cached tokens": [],
+        "moved none, 1 token": [],
+        "moved none, 2 or more": [],
+    }
+    for answer in answers:
+        if answer.source != "model" or answer.evaluated > KEYSTROKE_TOKENS:
+            continue
+        if answer.moved > 0:
+            group = "moved cached tokens"
+        else:
+            group = "moved none, 1 token" if answer.evaluated <= 1 else "moved none, 2 or more"
+        groups[group].append(answer.prefill_s - answer.evaluated * prefill_per_token)
+    parts = [
+        f"{name} ({len(extra)}) p50 {statistics.median(extra or [0.0]) * 1000:.0f} ms"
+        for name, extra in groups.items()
+    ]
+    return (
+        f"model answers evaluating at most {KEYSTROKE_TOKENS} tokens, their prefill beyond "
+        "their tokens at that rate: " + ", ".join(parts)
+    )
 
 
 def report(fimble: Pass, off: Pass, common: list[int]) -> str:
@@ -373,7 +390,6 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"{statistics.median(model_latency) * 1000:.0f} ms, floor p50 "
         f"{statistics.median(model_floors) * 1000:.0f} ms "
         f"({floor_ratio(model_latency, model_floors)})",
-        shift_overhead(shared_fimble, prefill_rate),
         f"caches off p50 / fimble p50: {ratio(off_latency, fimble_latency):.1f}x",
         f"first request after each jump ({len(jumps)}): fimble p50 "
         f"{statistics.median(jumps or [0.0]) * 1000:.0f} ms, "
@@ -396,6 +412,7 @@ def report(fimble: Pass, off: Pass, common: list[int]) -> str:
         f"p50 {statistics.median(every) * 1000:.0f} ms, "
         f"p95 {percentile(every, 0.95) * 1000:.0f} ms, "
         f"resident set of `fimble serve` at the end {fimble.rss_mb:.0f} MB",
+        shift_overhead(fimble.answers, prefill_rate),
         f"fimble's server totals (background work included): {fimble.totals}",
     ]
     return "\n".join(lines)

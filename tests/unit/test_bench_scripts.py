@@ -147,9 +147,18 @@ def test_replay_splits_the_prefill_overhead_by_whether_cached_tokens_moved(
             "file:///x.py", 1.0, "model", evaluated, 900, 4, prefill_s, 0.3, True, moved=moved
         )
 
-    answers = [answer(10, 0.6, 256), answer(20, 0.8, 240), answer(1, 0.11, 0)]
+    answers = [
+        answer(10, 0.6, 256),
+        answer(20, 0.8, 240),
+        answer(1, 0.11, 0),
+        answer(12, 0.52, 0),
+        answer(700, 12.0, 0),  # a jump's prefill: not keystroke-sized, left out
+    ]
     text = bench.replay.shift_overhead(answers, 0.01)
-    assert "moved cached tokens (2) p50 550 ms, moved none (1) p50 100 ms" in text
+    assert (
+        "moved cached tokens (2) p50 550 ms, moved none, 1 token (1) p50 100 ms, "
+        "moved none, 2 or more (1) p50 400 ms"
+    ) in text
 
 
 def test_replay_reports_the_answers_from_memory_right_after_an_enter(

@@ -767,6 +767,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--answers", help="write every hole's answer per configuration here (JSON)")
     parser.add_argument(
+        "--baseline-from",
+        help=(
+            "an --answers file of an earlier run over the same holes: its first configuration's "
+            "answers become the baseline of the differences (ask only the new configurations)"
+        ),
+    )
+    parser.add_argument(
         "--only",
         type=lambda text: [int(number) for number in text.split(",")],
         help="ask only these holes of the sample (numbers as printed, e.g. 5,9): to trace them",
@@ -825,6 +832,61 @@ def answer_records(
     ]
 
 
+def _saved_answers(
+    saved: list[dict[str, Any]], holes: list[Hole], workspace: Path, language: str, config: str
+) -> list[dict[str, Any]]:
+    """`config`'s saved answers to `holes`, in their order (the holes must match)."""
+    by_hole = {
+        (answer["path"], answer["line"], answer["typed"]): answer
+        for answer in saved
+        if answer["config"] == config
+        and answer.get("run", 1) == 1
+        and answer.get("language", language) == language
+    }
+    keys = [(str(hole.path.relative_to(workspace)), hole.line + 1, hole.typed) for hole in holes]
+    missing = [key for key in keys if key not in by_hole]
+    if missing:
+        raise SystemExit(
+            f"--baseline-from: {len(missing)} holes not in the saved run, e.g. {missing[0]}"
+        )
+    return [by_hole[key] for key in keys]
+
+
+def saved_baseline(
+    saved: list[dict[str, Any]], holes: list[Hole], workspace: Path, language: str
+) -> tuple[str, list[Outcome]]:
+    """The saved run's first configuration as a baseline, scored as this run scores."""
+    config = saved[0]["config"]
+    answers = _saved_answers(saved, holes, workspace, language, config)
+    outcomes = [
+        score(hole, answer["got"], answer["latency"])
+        for hole, answer in zip(holes, answers, strict=True)
+    ]
+    return f"{config} (saved run)", outcomes
+
+
+def same_prompt_check(
+    saved: list[dict[str, Any]],
+    name: str,
+    results: dict[str, list[Outcome]],
+    holes: list[Hole],
+    workspace: Path,
+    language: str,
+) -> str:
+    """How many answers of this run equal the saved baseline's: holes where the new
+    configuration's prompt is the baseline's (nothing qualified) show whether the two runs
+    can be compared at all."""
+    baseline = _saved_answers(saved, holes, workspace, language, saved[0]["config"])
+    lines = [f"against {name}, from another run (its latencies are that run's):"]
+    for config, outcomes in results.items():
+        same = sum(
+            outcome.got == answer["got"]
+            for outcome, answer in zip(outcomes, baseline, strict=False)
+        )
+        lines.append(f"  [{config}] {same} of {len(outcomes)} answers equal the baseline's")
+    return "\n".join(lines)
+
+
 async def bench_language(
     args: argparse.Namespace, language: str, common: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -855,6 +917,11 @@ async def bench_language(
             return []
         configs = {name: {**common, **args.known_configs[name]} for name in args.configs.split(",")}
         first = await run_configs(configs, workspace, holes)
+        if args.baseline_from:
+            saved = json.loads(Path(args.baseline_from).read_text(encoding="utf-8"))
+            name, outcomes = saved_baseline(saved, holes, workspace, language)
+            print(same_prompt_check(saved, name, first, holes, workspace, language), flush=True)
+            first = {name: outcomes, **first}
         print("\n".join(["", *report(first)]), flush=True)
         answers = answer_records(holes, first, workspace, 1)
         for run in range(2, args.repeat + 1):

@@ -137,8 +137,12 @@ def _lay_out(chosen: list[RankedSnippet]) -> list[ChosenSnippet]:
     return sections
 
 
-# An imported name that appears nowhere but in its import is what the user imported in order
-# to use it next: its definition outranks those of names already in use near the cursor.
+# Definitions go in for the names the code at the cursor is about: those used on the lines
+# around it, and those imported but not used yet (what the user imported in order to use
+# next, which outrank the others). A name used only further away belongs to other code: its
+# definition took the place of the file's own lines and led the model to the wrong name.
+NEAR_LINES_ABOVE = 12
+NEAR_LINES_BELOW = 4
 UNUSED_IMPORT_BONUS = 1.0
 
 
@@ -342,16 +346,17 @@ class CrossFileContext:
             lambda directory: [p for p in self._list_directory(directory) if in_folder(p)],
             lambda other: self._read(other) if in_folder(other) else None,
         )
+        near = range(cursor_line - NEAR_LINES_ABOVE, cursor_line + NEAR_LINES_BELOW + 1)
         for imported in files:
             for entry in self._outline(imported.path):
-                used_lines = [line for name in entry.names for line in uses.get(name, [])]
-                named = bool(imported.names & set(entry.names))
-                if not used_lines and not named:
+                awaiting = _awaiting_use(entry.names, imported.names, uses)
+                near_lines = [
+                    line for name in entry.names for line in uses.get(name, []) if line in near
+                ]
+                if not near_lines and not awaiting:
                     continue
-                distance = min((abs(line - cursor_line) for line in used_lines), default=1000)
-                score = 1.0 / (1.0 + distance / 10.0) + (0.5 if named else 0.0)
-                if named and _awaiting_use(entry.names, imported.names, uses):
-                    score += UNUSED_IMPORT_BONUS
+                distance = min((abs(line - cursor_line) for line in near_lines), default=0)
+                score = 1.0 / (1.0 + distance / 10.0) + (UNUSED_IMPORT_BONUS if awaiting else 0.0)
                 ranked.append(
                     RankedSnippet(
                         "definitions", self._relative(imported.path), entry.line, entry.text, score

@@ -245,6 +245,49 @@ def test_a_name_imported_but_not_yet_used_ranks_first(tmp_path: Path) -> None:
     assert any(item.text.startswith("def near_zq(x):") for item in ranked[1:])
 
 
+def test_definitions_only_for_names_used_near_the_cursor_or_awaiting_use(
+    tmp_path: Path,
+) -> None:
+    """A name the file uses only far from the cursor belongs to other code: its definition
+    stays out. Names on the lines around the cursor, and names imported but not used yet,
+    bring theirs."""
+    far_away = "".join(f"    step_{n} = {n}\n" for n in range(40))
+    _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/helpers.py": (
+                "def far_zq(x):\n    return x\n\n\n"
+                "def near_zq(x):\n    return x\n\n\n"
+                "def fresh_zq(y):\n    return y\n"
+            ),
+            "pkg/main.py": (
+                "from .helpers import far_zq, near_zq, fresh_zq\n\n\n"
+                "def setup(p):\n    return far_zq(p)\n\n\n"
+                f"def run(p):\n{far_away}    q = near_zq(p)\n    \n    return q\n"
+            ),
+        },
+    )
+    found = _definitions(tmp_path, "pkg/main.py", "    \n    return q", "python")
+    assert [item.text.split("(")[0] for item in found] == ["def fresh_zq", "def near_zq"]
+
+
+def test_similar_code_sharing_few_names_stays_out(tmp_path: Path) -> None:
+    """Below the floor (one name in five shared with the lines above the cursor) a window is
+    not similar enough to be worth the prompt room."""
+    names = ", ".join(f"name_{n}" for n in range(12))
+    _write(
+        tmp_path,
+        {
+            "close.py": f"def close():\n    return [{names}]\n",
+            "faint.py": "def faint():\n    return [name_0, other_a, other_b, other_c]\n",
+            "current.py": f"def current():\n    values = [{names}]\n    \n",
+        },
+    )
+    found = _gather(tmp_path, "current.py", "    \n", "python", similar=100)
+    assert [item.split("\n")[0] for item in found] == ["close.py"]
+
+
 def test_code_of_another_workspace_folder_stays_out(tmp_path: Path) -> None:
     """A prompt presents one repository: similar or recent code of a second workspace folder
     (whose paths would read as this one's) is not offered."""

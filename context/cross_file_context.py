@@ -1,8 +1,9 @@
 """Code from other files for the prompt: three ranked sources and one token budget.
 
-Sources: definitions the current file imports and uses (outlines), recently edited or viewed
-regions of other open documents that share names with the code at the cursor, and similar code
-windows from the workspace (the same floor of shared names). Nothing qualifying, nothing goes
+Sources: definitions the current file imports (outlines) of the names used around the cursor
+and of those imported but not used yet, recently edited or viewed regions of other open
+documents that share names with the code at the cursor, and similar code windows from the
+workspace (the same floor of shared names). Nothing qualifying, nothing goes
 in: the prompt is then the prompt without context. Each ranks its
 snippets; `choose_snippets` fills a token budget from them by their shares and lays the
 chosen ones out sorted by path (not by score), so the start of the prompt stays the same

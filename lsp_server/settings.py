@@ -226,7 +226,8 @@ class Settings:
         default=60,
         metadata=_describe(
             "Share (percent) of contextTokens for outlines of definitions the current file "
-            "imports and uses. 0: off."
+            "imports: of names used on the lines around the cursor (12 above, 4 below) and of "
+            "names imported but not used yet. 0: off."
         ),
     )
     context_recent: int = field(
@@ -241,7 +242,7 @@ class Settings:
         default=25,
         metadata=_describe(
             "Share (percent) of contextTokens for code similar to the lines above the cursor "
-            "(workspace files and open documents; at least one name in twenty shared). 0: off."
+            "(workspace files and open documents; at least one name in five shared). 0: off."
         ),
     )
     member_guide: bool = field(

@@ -171,3 +171,29 @@ async def test_recent_work_goes_in_only_when_it_shares_names(
     prompt = bodies(recorder)[-1]["prompt"]
     assert "<|file_sep|>users.py" in prompt and "users_zq" in prompt, prompt
     assert "parse_roman_zq" not in prompt, prompt
+
+
+async def test_a_definition_goes_in_only_for_a_name_used_near_the_cursor(
+    start_server: StartServer, recorder: RecordingServer, tmp_path: Path
+) -> None:
+    """`scale_zq` is imported and used at the top of the file: asked forty lines below, its
+    definition is about other code and stays out (nothing else qualifies, so the prompt is
+    the one without context); asked right after the use, it goes in."""
+    (tmp_path / "geometry.py").write_text(GEOMETRY)
+    filler = "".join(f"    total_{n} = {n} * {n}\n" for n in range(40))
+    far = "from geometry import scale_zq\n\n\ndef grow(p):\n    return scale_zq(2, p)\n\n\n"
+    far += f"def tally():\n{filler}    "
+    near = "from geometry import scale_zq\n\n\ndef grow(p):\n    big = scale_zq(2, p)\n    "
+    prompts = {}
+    for budget in (384, 0):
+        settings = recorder.settings("openai", contextTokens=budget, **QUIET)
+        client = await start_server(settings, root_uri=tmp_path.as_uri())
+        assert await ask_at_end(client, tmp_path / f"far_{budget}.py", far) == SUGGESTION
+        prompts[budget] = bodies(recorder)[-1]["prompt"].replace(f"far_{budget}.py", "far.py")
+    assert "factor_Q4" not in prompts[384]
+    assert prompts[384] == prompts[0]
+    assert await ask_at_end(client, tmp_path / "near.py", near) == SUGGESTION
+    assert "factor_Q4" not in bodies(recorder)[-1]["prompt"]  # this server has contextTokens 0
+    client = await start_server(recorder.settings("openai", **QUIET), root_uri=tmp_path.as_uri())
+    assert await ask_at_end(client, tmp_path / "near.py", near) == SUGGESTION
+    assert "factor_Q4" in bodies(recorder)[-1]["prompt"]

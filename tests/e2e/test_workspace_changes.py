@@ -161,8 +161,8 @@ async def test_folders_added_and_removed_mid_index(
     first, second, third = (tmp_path / name for name in ("first", "second", "third"))
     for folder in (first, second, third):
         fill(folder, 400)
-        (folder / "helpers_zq.py").write_text(
-            f"def helper_zq(value):\n    return '{folder.name.upper()}_HELPER'\n"
+        (folder / "helpers_zq.py").write_text(  # the outline shows the marker
+            f"def helper_zq(value='{folder.name.upper()}_HELPER'):\n    return value\n"
         )
         (folder / "similar_zq.py").write_text(marked(f"{folder.name.upper()}_SIMILAR"))
     settings = recorder.settings("infill", contextTokens=2048, **QUIET)

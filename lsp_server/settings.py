@@ -221,9 +221,9 @@ class Settings:
             "Token budget for code from other files (definitions the file imports, recent "
             "edits, similar code), taken out of prefixTokens; a request where nothing "
             "qualifies gets none. 0: no cross-file context. Why on by default: on 200 real "
-            "Python holes the default model's exact match is the same with it as without "
-            "(38.5%), identifier recall rises (62.6 against 60.5), and a remote engine's "
-            "larger model gets the same snippets."
+            "Python and 100 TS/JS holes the default model's exact match with it is 38.5% "
+            "against 38.5% and 28.0% against 26.0% without (differences within the noise), "
+            "and a remote engine's larger model gets the same snippets."
         ),
     )
     context_definitions: int = field(

@@ -865,23 +865,14 @@ def saved_baseline(
     return f"{config} (saved run)", outcomes
 
 
-def same_prompt_check(
-    saved: list[dict[str, Any]],
-    name: str,
-    results: dict[str, list[Outcome]],
-    holes: list[Hole],
-    workspace: Path,
-    language: str,
-) -> str:
+def same_answers(name: str, baseline: list[Outcome], results: dict[str, list[Outcome]]) -> str:
     """How many answers of this run equal the saved baseline's: holes where the new
     configuration's prompt is the baseline's (nothing qualified) show whether the two runs
     can be compared at all."""
-    baseline = _saved_answers(saved, holes, workspace, language, saved[0]["config"])
     lines = [f"against {name}, from another run (its latencies are that run's):"]
     for config, outcomes in results.items():
         same = sum(
-            outcome.got == answer["got"]
-            for outcome, answer in zip(outcomes, baseline, strict=False)
+            outcome.got == saved.got for outcome, saved in zip(outcomes, baseline, strict=False)
         )
         lines.append(f"  [{config}] {same} of {len(outcomes)} answers equal the baseline's")
     return "\n".join(lines)
@@ -920,7 +911,7 @@ async def bench_language(
         if args.baseline_from:
             saved = json.loads(Path(args.baseline_from).read_text(encoding="utf-8"))
             name, outcomes = saved_baseline(saved, holes, workspace, language)
-            print(same_prompt_check(saved, name, first, holes, workspace, language), flush=True)
+            print(same_answers(name, outcomes, first), flush=True)
             first = {name: outcomes, **first}
         print("\n".join(["", *report(first)]), flush=True)
         answers = answer_records(holes, first, workspace, 1)

@@ -212,6 +212,50 @@ def test_a_call_hole_is_typed_up_to_the_other_files_name(
     assert hole.text.split("\n")[hole.line] == "    loud = " and hole.column == 11
 
 
+def test_a_saved_baseline_is_paired_hole_by_hole_and_must_cover_the_holes(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    """--baseline-from: the saved run's first configuration, matched by path, line and typed
+    text (not by order), scored as this run scores; a hole it lacks stops the run."""
+    main = "from .helpers import shout_zq\n\n\ndef run(word):\n    loud = shout_zq(word, 3)\n"
+    _package(
+        tmp_path / "pkg" / "pkg",
+        {
+            "__init__.py": "",
+            "helpers.py": "def shout_zq(text, times):\n    return text * times\n",
+            "main.py": main + "    return loud\n",
+        },
+    )
+    crossfile = bench.crossfile
+    holes = crossfile.find_holes(tmp_path, "pkg", "call")
+    saved = [
+        {"config": "no context", "path": "elsewhere.py", "line": 1, "typed": "", "got": "x"},
+        {
+            "config": "no context",
+            "path": "pkg/pkg/main.py",
+            "line": 5,
+            "typed": "loud = ",
+            "got": "shout_zq(word, 3)",
+            "latency": 2.0,
+        },
+        {
+            "config": "all sources",
+            "path": "pkg/pkg/main.py",
+            "line": 5,
+            "typed": "loud = ",
+            "got": "wrong",
+            "latency": 1.0,
+        },
+    ]
+    name, outcomes = crossfile.saved_baseline(saved, holes, tmp_path, "python")
+    assert name == "no context (saved run)"
+    assert [(o.got, o.exact, o.latency) for o in outcomes] == [("shout_zq(word, 3)", True, 2.0)]
+    this_run = {"all sources": [crossfile.score(holes[0], "shout_zq(word, 3)", 1.0)]}
+    assert "[all sources] 1 of 1 answers equal" in crossfile.same_answers(name, outcomes, this_run)
+    with pytest.raises(SystemExit, match="1 holes not in the saved run"):
+        crossfile.saved_baseline(saved[:1], holes, tmp_path, "python")
+
+
 def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:

@@ -192,18 +192,23 @@ def _package(root: Path, files: dict[str, str]) -> None:
         (root / name).write_text(text)
 
 
-def test_a_call_hole_is_typed_up_to_the_other_files_name(
-    bench: SimpleNamespace, tmp_path: Path
-) -> None:
+def _shout_package(root: Path) -> None:
+    """A package whose main.py calls, on its line 5, a function of its helpers.py."""
     main = "from .helpers import shout_zq\n\n\ndef run(word):\n    loud = shout_zq(word, 3)\n"
     _package(
-        tmp_path / "pkg" / "pkg",
+        root / "pkg" / "pkg",
         {
             "__init__.py": "",
             "helpers.py": "def shout_zq(text, times):\n    return text * times\n",
             "main.py": main + "    return loud\n",
         },
     )
+
+
+def test_a_call_hole_is_typed_up_to_the_other_files_name(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    _shout_package(tmp_path)
     find_holes = bench.crossfile.find_holes
     whole, call = find_holes(tmp_path, "pkg", "line"), find_holes(tmp_path, "pkg", "call")
     assert [(hole.typed, hole.expected) for hole in whole] == [("", "loud = shout_zq(word, 3)")]
@@ -217,15 +222,7 @@ def test_a_saved_baseline_is_paired_hole_by_hole_and_must_cover_the_holes(
 ) -> None:
     """--baseline-from: the saved run's first configuration, matched by path, line and typed
     text (not by order), scored as this run scores; a hole it lacks stops the run."""
-    main = "from .helpers import shout_zq\n\n\ndef run(word):\n    loud = shout_zq(word, 3)\n"
-    _package(
-        tmp_path / "pkg" / "pkg",
-        {
-            "__init__.py": "",
-            "helpers.py": "def shout_zq(text, times):\n    return text * times\n",
-            "main.py": main + "    return loud\n",
-        },
-    )
+    _shout_package(tmp_path)
     crossfile = bench.crossfile
     holes = crossfile.find_holes(tmp_path, "pkg", "call")
     saved = [

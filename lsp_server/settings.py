@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from context.cross_file_context import NEAR_LINES_ABOVE, NEAR_LINES_BELOW
+from context.similar_code import MIN_SIMILARITY
 from engines.fim_templates import TEMPLATE_NAMES
 from engines.memory_estimate import KV_TYPE_BYTES
 
@@ -230,8 +232,9 @@ class Settings:
         default=60,
         metadata=_describe(
             "Share (percent) of contextTokens for outlines of definitions the current file "
-            "imports: of names used on the lines around the cursor (12 above, 4 below) and of "
-            "names imported but not used yet. 0: off."
+            "imports: of names used on the lines around the cursor "
+            f"({NEAR_LINES_ABOVE} above, {NEAR_LINES_BELOW} below) and of names imported but "
+            "not used yet. 0: off."
         ),
     )
     context_recent: int = field(
@@ -246,7 +249,8 @@ class Settings:
         default=25,
         metadata=_describe(
             "Share (percent) of contextTokens for code similar to the lines above the cursor "
-            "(workspace files and open documents; at least one name in five shared). 0: off."
+            "(workspace files and open documents; at least one name in "
+            f"{round(1 / MIN_SIMILARITY)} shared). 0: off."
         ),
     )
     member_guide: bool = field(

@@ -13,6 +13,7 @@ while the user types and the model's KV cache keeps it. Everything read goes thr
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,12 @@ from context.definition_outline import OutlineEntry, outline
 from context.import_resolution import imported_files
 from context.languages import language_for_path
 from context.line_breaks import as_lf, lf_lines
-from context.member_names import MemberAccess, member_access, python_module_members
+from context.member_names import (
+    MemberAccess,
+    js_module_members,
+    member_access,
+    python_module_members,
+)
 from context.recent_regions import RecentRegions
 from context.similar_code import (
     IDENTIFIER,
@@ -38,6 +44,15 @@ from context.workspace_files import WorkspaceScope
 TokenCount = Callable[[str], int]
 Derived = TypeVar("Derived")
 SOURCES = ("definitions", "recent", "similar")
+
+# The names a workspace module offers to `module.` in a file that binds it whole, by its language.
+_MODULE_MEMBERS: dict[str, Callable[[str], frozenset[str] | None]] = {
+    "python": python_module_members,
+    **{
+        language_id: functools.partial(js_module_members, language_id=language_id)
+        for language_id in ("javascript", "javascriptreact", "typescript", "typescriptreact")
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -377,12 +392,13 @@ class CrossFileContext:
 
     def _module_members(self, path: Path, text: str, owner: str) -> frozenset[str] | None:
         root = self.scope.root_of(path)
-        if root is None or language_for_path(str(path)) != "python":
+        language_id = language_for_path(str(path))
+        if root is None or language_id not in _MODULE_MEMBERS:
             return None
         in_folder = self._in_folder_of(path)
         files = imported_files(
             text,
-            "python",
+            language_id,
             path,
             (root,),
             lambda other: in_folder(other) and self._exists(other),
@@ -391,7 +407,10 @@ class CrossFileContext:
         )
         for imported in files:
             if imported.bound_as == owner:
-                return self._per_version(self._members, imported.path, python_module_members)
+                exported = _MODULE_MEMBERS.get(language_for_path(str(imported.path)))
+                if exported is None:
+                    return None
+                return self._per_version(self._members, imported.path, exported)
         return None
 
     def _in_folder_of(self, path: Path) -> Callable[[Path], bool]:

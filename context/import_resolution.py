@@ -172,6 +172,7 @@ def _js_imports(root_node: Node, current: Path, exists: FileExists) -> list[Impo
                 continue
             source = strings[0]
             names: frozenset[str] = frozenset()
+            bound_as = _required_as(node)
         else:
             maybe = node.child_by_field_name("source")
             if maybe is None:
@@ -181,10 +182,29 @@ def _js_imports(root_node: Node, current: Path, exists: FileExists) -> list[Impo
                 c for c in node.named_children if c.type in {"import_clause", "export_clause"}
             ]
             names = _js_names(clause[0]) if clause else frozenset()
+            bound_as = _namespace_as(clause[0]) if clause else ""
         path = _js_module(_node_text(source).strip("'\"`"), current, exists)
         if path is not None:
-            found.append(ImportedFile(path, names))
+            found.append(ImportedFile(path, names, bound_as))
     return found
+
+
+def _required_as(call: Node) -> str:
+    """`x` in `const x = require('./m')`: the name the whole module is bound to."""
+    parent = call.parent
+    if parent is None or parent.type != "variable_declarator":
+        return ""
+    name = parent.child_by_field_name("name")
+    return _node_text(name) if name is not None and name.type == "identifier" else ""
+
+
+def _namespace_as(clause: Node) -> str:
+    """`x` in `import * as x from './m'`."""
+    for child in clause.named_children:
+        if child.type == "namespace_import":
+            names = [item for item in child.named_children if item.type == "identifier"]
+            return _node_text(names[0]) if names else ""
+    return ""
 
 
 # Go

@@ -2,8 +2,10 @@
 
 Small models write plausible members that do not exist (`shapes.area` for `shapes.rect_area`).
 Where the cursor follows an access into something whose members are all visible to fimble (a
-workspace module the file imports, `self.` inside a Python class without unknown bases,
-`this.` inside a TypeScript/JavaScript class without `extends`), the engine keeps the
+workspace module the file binds whole: Python's `import x` and `from pkg import x`, or
+`import * as x` and `const x = require(...)` of a module whose exports can be listed; `self.`
+inside a Python class without unknown bases; `this.` inside a TypeScript/JavaScript class
+without `extends`), the engine keeps the
 identifier being written to those names (see `FimRequest.member_names`). Anywhere else, and
 where the access may define a new name (`self.total = ...` at the start of a statement), there
 is no constraint: None.
@@ -144,6 +146,152 @@ def python_module_members(source: str) -> frozenset[str] | None:
 
 
 _PY_BLOCK_STATEMENTS = frozenset({"if_statement", "try_statement", "with_statement"})
+
+
+def js_module_members(source: str, language_id: str) -> frozenset[str] | None:
+    """What a TypeScript/JavaScript module exports, as `import * as x` or `const x =
+    require(...)` sees it: `export` declarations and lists, and CommonJS `exports.name =`,
+    `module.exports.name =` and `module.exports = { ... }` (None: unparsable, no export found,
+    or exports fimble cannot list: `export *`, `export =`, `module.exports` set to anything but
+    an object literal, computed or spread keys, exports passed to a function)."""
+    tree = parse_document(source, language_id)
+    if tree is None:
+        return None
+    names: set[str] = set()
+    for node in tree.root.named_children:
+        if node.type == "export_statement" and not _esm_exports(node, names):
+            return None
+    for node in _descendants(tree.root, _JS_EXPORT_USES):
+        if not _commonjs_export(node, names):
+            return None
+    names.discard("")
+    return frozenset(names) or None
+
+
+_JS_EXPORT_USES = frozenset({"assignment_expression", "call_expression"})
+_JS_DECLARATION_NAMES = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "class_declaration",
+        "abstract_class_declaration",
+        "interface_declaration",
+        "type_alias_declaration",
+        "enum_declaration",
+        "internal_module",
+        "module",
+        "function_signature",
+    }
+)
+
+
+def _esm_exports(node: Node, names: set[str]) -> bool:
+    """Add what one `export` statement exports; False where it cannot be listed."""
+    if any(child.type in ("*", "=") for child in node.children) and not any(
+        child.type == "namespace_export" for child in node.named_children
+    ):
+        return False  # `export * from`, TypeScript's `export =`
+    if any(child.type == "default" for child in node.children):
+        names.add("default")
+        return True
+    declaration = node.child_by_field_name("declaration")
+    if declaration is not None:
+        if declaration.type == "ambient_declaration" and declaration.named_children:
+            declaration = declaration.named_children[0]
+        if declaration.type in _JS_DECLARATION_NAMES:
+            names.add(_text(declaration.child_by_field_name("name")))
+        elif declaration.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in declaration.named_children:
+                if declarator.type == "variable_declarator":
+                    names.update(_pattern_names(declarator.child_by_field_name("name")))
+        return True
+    for child in node.named_children:
+        if child.type == "namespace_export":
+            names.update(_text(item) for item in child.named_children)
+        elif child.type == "export_clause":
+            for specifier in child.named_children:
+                if specifier.type == "export_specifier":
+                    named = specifier.child_by_field_name("alias")
+                    names.add(_text(named or specifier.child_by_field_name("name")))
+    return True
+
+
+def _pattern_names(pattern: Node | None) -> set[str]:
+    """The names a declarator's left side binds (`a`, `{ a, b: c }`, `[a, b]`)."""
+    if pattern is None:
+        return set()
+    if pattern.type in ("identifier", "shorthand_property_identifier_pattern"):
+        return {_text(pattern)}
+    found: set[str] = set()
+    for child in pattern.named_children:
+        if child.type == "pair_pattern":
+            found |= _pattern_names(child.child_by_field_name("value"))
+        elif child.type not in ("property_identifier", "comment"):
+            found |= _pattern_names(child)
+    return found
+
+
+def _commonjs_export(node: Node, names: set[str]) -> bool:
+    """Add what one assignment or call does to `exports`; False where it cannot be listed."""
+    if node.type == "call_expression":
+        arguments = node.child_by_field_name("arguments")
+        passed = [] if arguments is None else arguments.named_children
+        if not any(_is_exports(argument) for argument in passed):
+            return True
+        function = _text(node.child_by_field_name("function"))
+        key = passed[1] if len(passed) > 1 else None
+        if function == "Object.defineProperty" and key is not None and key.type == "string":
+            names.add(_text(key).strip("'\"`"))
+            return True
+        return False
+    target = node.child_by_field_name("left")
+    if _is_exports(target):
+        return _object_keys(node.child_by_field_name("right"), names)
+    if target is not None and target.type == "subscript_expression":
+        return not _is_exports(target.child_by_field_name("object"))
+    if (
+        target is not None
+        and target.type == "member_expression"
+        and _is_exports(target.child_by_field_name("object"))
+    ):
+        names.add(_text(target.child_by_field_name("property")))
+    return True
+
+
+def _is_exports(node: Node | None) -> bool:
+    return node is not None and _text(node).replace(" ", "") in ("exports", "module.exports")
+
+
+def _object_keys(value: Node | None, names: set[str]) -> bool:
+    """Add an object literal's keys (`module.exports = { a, b: 1, c() {} }`); False for any
+    other value or a key fimble cannot read. A chain (`exports = module.exports = {}`) is read
+    through."""
+    while value is not None and value.type == "assignment_expression":
+        value = value.child_by_field_name("right")
+    if value is None or value.type != "object":
+        return False
+    for entry in value.named_children:
+        if entry.type == "shorthand_property_identifier":
+            names.add(_text(entry))
+        elif entry.type in ("pair", "method_definition"):
+            key = entry.child_by_field_name("key" if entry.type == "pair" else "name")
+            if key is None or key.type not in ("property_identifier", "string"):
+                return False
+            names.add(_text(key).strip("'\"`"))
+        elif entry.type != "comment":
+            return False
+    return True
+
+
+def _descendants(root: Node, types: frozenset[str]) -> list[Node]:
+    found = []
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.type in types:
+            found.append(node)
+        pending.extend(node.named_children)
+    return found
 
 
 def _imported_names(node: Node) -> set[str]:

@@ -80,6 +80,38 @@ async def test_a_member_of_an_imported_module_is_one_that_exists(
     assert not unguided_answer.startswith(real_names), suggestions
 
 
+SHAPES_JS = """function areaOfRectangle(width, height) {
+  return width * height;
+}
+
+function areaOfCircle(radius) {
+  return 3.14159 * radius * radius;
+}
+
+module.exports = { areaOfRectangle, areaOfCircle };
+"""
+TOTAL_JS = "const shapes = require('./shapes');\n\nfunction totalArea(w, h, r) {\n  return shapes."
+
+
+async def test_a_member_of_a_required_javascript_module_is_one_that_exists(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The same in JavaScript, the module bound by `require`: its exports are the names
+    (`module.exports = { ... }`); unguided, the default model invents one."""
+    (tmp_path / "shapes.js").write_text(SHAPES_JS)
+    suggestions = []
+    for guided in (True, False):
+        settings = {"contextTokens": 0, "memberGuide": guided}
+        client = await start_server(settings, root_uri=tmp_path.as_uri())
+        uri = (tmp_path / "main.js").as_uri()
+        open_document(client, uri, TOTAL_JS, language_id="javascript")
+        suggestions.append(only_text(await inline_at(client, uri, 3, len("  return shapes."))))
+    guided_answer, unguided_answer = suggestions
+    real_names = ("areaOfRectangle(", "areaOfCircle(")
+    assert guided_answer.startswith(real_names), suggestions
+    assert not unguided_answer.startswith(real_names), suggestions
+
+
 CONFIG = """_run_validators = True
 
 

@@ -109,6 +109,34 @@ def test_typescript_and_javascript_relative_imports(tmp_path: Path) -> None:
     assert "function legacy_zq(b, a) { ... }" in by_path["src/lib.js"]
 
 
+def test_a_module_bound_whole_offers_its_exports_after_the_dot(tmp_path: Path) -> None:
+    """`const x = require('./x')` and `import * as x from './x'` bind the module itself: its
+    exports are what may follow `x.`; a default import binds one export, whose members fimble
+    does not list."""
+    _write(
+        tmp_path,
+        {
+            "src/util.js": "module.exports = { parseRange, formatRange };\n",
+            "src/shapes.ts": "export function rectArea() {}\nexport const UNIT = 'cm';\n",
+            "src/main.ts": (
+                "const util = require('./util');\nimport * as shapes from './shapes';\n"
+                "import box from './shapes';\n\nutil.\nshapes.\nbox.\n"
+            ),
+        },
+    )
+    context = CrossFileContext(WorkspaceScope([tmp_path]))
+    path = (tmp_path / "src/main.ts").resolve()
+    text = path.read_text()
+
+    def names_after(access: str) -> frozenset[str] | None:
+        found = context.member_access(path, text, text.index(access) + len(access), "typescript")
+        return None if found is None else found.names
+
+    assert names_after("util.") == {"parseRange", "formatRange"}
+    assert names_after("shapes.") == {"rectArea", "UNIT"}
+    assert names_after("box.") is None
+
+
 def test_go_module_imports_and_same_package_files(tmp_path: Path) -> None:
     _write(
         tmp_path,

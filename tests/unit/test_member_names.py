@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from context.member_names import MemberAccess, member_access, python_module_members
+from context.member_names import (
+    MemberAccess,
+    js_module_members,
+    member_access,
+    python_module_members,
+)
 from engines.member_guide import MemberGuide
 
 CART = """import shapes
@@ -80,6 +85,56 @@ def test_names_bound_in_top_level_blocks_and_multi_line_imports_count() -> None:
 
 def test_a_star_import_makes_a_module_unknowable() -> None:
     assert python_module_members("from os import *\nX = 1\n") is None
+
+
+def test_a_typescript_module_lists_what_it_exports() -> None:
+    module = (
+        "import { helper } from './helper';\n"
+        "const hidden = 1;\n"
+        "export function rectArea(w: number, h: number) { return w * h; }\n"
+        "export const RATE = 3, { left, right: other } = SIDES;\n"
+        "export class Box {}\n"
+        "export interface Shape { size: number }\n"
+        "export type Size = number;\n"
+        "export enum Unit { Cm, In }\n"
+        "export { hidden as visible, helper };\n"
+        "export * as geometry from './geometry';\n"
+        "export default Box;\n"
+    )
+    assert js_module_members(module, "typescript") == {
+        "rectArea", "RATE", "left", "other", "Box", "Shape", "Size", "Unit",
+        "visible", "helper", "geometry", "default",
+    }  # fmt: skip
+
+
+def test_commonjs_exports_are_listed_wherever_they_are_assigned() -> None:
+    module = (
+        "const path = require('path');\n"
+        "module.exports = { parse, format: formatIt, 'quoted': 1, build() {} };\n"
+        "module.exports.extra = 2;\n"
+        "function later() {\n  exports.lazy = () => 1;\n}\n"
+        "Object.defineProperty(exports, 'defined', { value: 3 });\n"
+    )
+    assert js_module_members(module, "javascript") == {
+        "parse", "format", "quoted", "build", "extra", "lazy", "defined",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "export * from './all';\nexport const a = 1;\n",
+        "exports = module.exports = createApplication;\nexports.json = 1;\n",
+        "module.exports = { ...base, extra: 1 };\n",
+        "exports[name] = value;\nexports.a = 1;\n",
+        "Object.assign(module.exports, { a: 1 });\n",
+        "const notExported = 1;\n",
+    ],
+)
+def test_exports_fimble_cannot_list_leave_the_module_unknown(module: str) -> None:
+    """A re-export of everything, a function or spread as the module, a computed key, exports
+    handed to a function, or no export at all: no list, so no constraint."""
+    assert js_module_members(module, "javascript") is None
 
 
 def test_this_in_a_typescript_class() -> None:

@@ -25,6 +25,7 @@ SCRIPTS = (
     "lsp_session",
     "replay",
     "crossfile",
+    "first_line",
     "humaneval",
     "soak",
     "jumps",
@@ -251,6 +252,27 @@ def test_a_saved_baseline_is_paired_hole_by_hole_and_must_cover_the_holes(
     assert "[all sources] 1 of 1 answers equal" in crossfile.same_answers(name, outcomes, this_run)
     with pytest.raises(SystemExit, match="1 holes not in the saved run"):
         crossfile.saved_baseline(saved[:1], holes, tmp_path, "python")
+
+
+def test_first_line_scoring_counts_a_right_line_followed_by_more(bench: SimpleNamespace) -> None:
+    """bench/first_line.py: an answer whose first line is the expected rest of the line is
+    exact, whatever follows it; the two configurations are paired by run and hole."""
+
+    def answer(config: str, hole: int, got: str) -> dict[str, Any]:
+        return {"run": 1, "hole": hole, "config": config, "expected": "UNSET:", "got": got}
+
+    answers = [
+        answer("no context", 1, "UNSET:"),
+        answer("all sources", 1, "UNSET:\n    if multiple:"),
+        answer("no context", 2, "None:"),
+        answer("all sources", 2, "UNSET:"),
+        answer("no context", 3, "unpaired"),
+    ]
+    table = bench.first_line.report(answers).splitlines()
+    assert table[0].startswith("2 holes answered by both")
+    assert table[-2].startswith("| no context | 50.0% |") and table[-2].endswith("| 0 |")
+    assert table[-1].startswith("| all sources | 100.0% | +50.0 [") and "| 1 / 0 |" in table[-1]
+    assert table[-1].endswith("| 1 |")
 
 
 def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(

@@ -536,7 +536,7 @@ async def run_configs(
     return results
 
 
-def _interval(treated: list[float], baseline: list[float], scale: float = 100.0) -> str:
+def paired_interval(treated: list[float], baseline: list[float], scale: float = 100.0) -> str:
     mean, low, high = paired_bootstrap(treated, baseline)
     return f"{scale * mean:+.1f} [{scale * low:+.1f}, {scale * high:+.1f}]"
 
@@ -567,9 +567,9 @@ def report(results: dict[str, list[Outcome]]) -> list[str]:
         p95 = percentile([o.latency for o in outcomes], 0.95)
         lines.append(
             f"| {name} | {100 * statistics.fmean(exact):.1f}% "
-            f"| {_interval(exact, [float(b.exact) for b in base])} | {won} / {lost} "
+            f"| {paired_interval(exact, [float(b.exact) for b in base])} | {won} / {lost} "
             f"| {100 * statistics.fmean(similarity):.1f} "
-            f"| {_interval(similarity, [b.similarity for b in base])} "
+            f"| {paired_interval(similarity, [b.similarity for b in base])} "
             f"| {100 * statistics.fmean(o.precision for o in outcomes):.1f} / "
             f"{100 * statistics.fmean(o.recall for o in outcomes):.1f} "
             f"| {p50:.2f} s ({p50 / base_p50 if base_p50 else 0:.2f}x) "

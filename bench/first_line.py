@@ -16,8 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from crossfile import edit_similarity
-from paired_stats import paired_bootstrap
+from crossfile import edit_similarity, paired_interval
 
 
 def first_line(text: str) -> str:
@@ -65,21 +64,18 @@ def report(answers: list[dict[str, Any]]) -> str:
         multi = sum("\n" in pair[index]["got"] for pair in pairs)
         versus = ["", "", ""]
         if index:
-            em_diff = paired_bootstrap(em, [pair[0] for pair in exact])
-            es_diff = paired_bootstrap(es, [pair[0] for pair in similar])
             won = sum(pair[1] > pair[0] for pair in exact)
             lost = sum(pair[1] < pair[0] for pair in exact)
-            versus = [_interval(em_diff), f"{won} / {lost}", _interval(es_diff)]
+            versus = [
+                paired_interval(em, [pair[0] for pair in exact]),
+                f"{won} / {lost}",
+                paired_interval(es, [pair[0] for pair in similar]),
+            ]
         rows.append(
             f"| {config} | {100 * sum(em) / len(em):.1f}% | {versus[0]} | {versus[1]} "
             f"| {100 * sum(es) / len(es):.1f} | {versus[2]} | {multi} |"
         )
     return "\n".join(rows)
-
-
-def _interval(difference: tuple[float, float, float]) -> str:
-    mean, low, high = (100 * value for value in difference)
-    return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]"
 
 
 def main() -> None:

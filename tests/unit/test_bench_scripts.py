@@ -275,6 +275,36 @@ def test_first_line_scoring_counts_a_right_line_followed_by_more(bench: SimpleNa
     assert table[-1].endswith("| 1 |")
 
 
+def test_first_line_pairs_named_configurations_of_runs_made_apart(bench: SimpleNamespace) -> None:
+    """bench/first_line.py --pair --whole: two configurations from two answer files pair by
+    the hole's place (not its number), and whole answers are scored as crossfile.py does."""
+
+    def answer(config: str, hole: int, line: int, got: str) -> dict[str, Any]:
+        return {
+            "run": 1,
+            "hole": hole,
+            "config": config,
+            "path": "pkg/a.py",
+            "line": line,
+            "typed": "x = ",
+            "expected": "f(1)",
+            "got": got,
+        }
+
+    first_run = [answer("no context", 1, 10, "g(1)"), answer("all sources", 1, 10, "f(1)\nmore")]
+    second_run = [answer("ctx 768", 7, 10, "f(1)"), answer("ctx 768", 8, 20, "f(1)")]
+    whole = bench.first_line.report(
+        first_run + second_run, ("all sources", "ctx 768"), whole=True
+    ).splitlines()
+    assert whole[0] == "1 holes answered by both; whole answer"
+    assert whole[-2].startswith("| all sources | 0.0% |")
+    assert whole[-1].startswith("| ctx 768 | 100.0% | +100.0 [") and "| 1 / 0 |" in whole[-1]
+    by_line = bench.first_line.report(first_run + second_run, ("all sources", "ctx 768"))
+    assert "| ctx 768 | 100.0% | +0.0 [" in by_line
+    with pytest.raises(SystemExit, match="no configuration 'ctx 1024'"):
+        bench.first_line.report(first_run, ("all sources", "ctx 1024"))
+
+
 def test_crossfile_holes_use_another_files_name_not_defined_in_the_file(
     bench: SimpleNamespace, tmp_path: Path
 ) -> None:

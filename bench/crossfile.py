@@ -9,8 +9,11 @@ package (imported by the file, resolved the way fimble resolves imports) and not
 file itself; `X.member` counts where X is a module of the package the file binds. The line's
 code is removed (its indentation kept) and the rest of the package stays in the workspace.
 Every hole is asked through `fimble serve` over LSP, once per configuration: no cross-file
-context, each source alone, all sources. Before each hole the "editor" opens three neighbouring
-files of the same directory and edits one line in each (what the recent-regions source sees).
+context, each source alone, all sources (each with 384 tokens of context unless
+`--context-tokens` or the configuration says otherwise), and "model default" (contextTokens
+-1: the budget measured for the model, fimble's default; none for the 0.5B). Before each hole
+the "editor" opens three neighbouring files of the same directory and edits one line in each
+(what the recent-regions source sees).
 
 Reported per configuration: exact match and edit similarity of the completed line, identifier
 precision and recall (the identifiers of the suggested line against the expected line's, mean
@@ -65,6 +68,7 @@ from context.definition_outline import outline
 from context.import_resolution import imported_files
 from context.member_names import python_module_members
 from context.workspace_files import WorkspaceScope
+from engines.model_catalog import DEFAULT_CONTEXT_TOKENS
 from engines.model_files import resolve_model_path
 from engines.token_counter import gguf_token_counter
 from lsp_server.settings import Settings
@@ -93,6 +97,7 @@ CONFIGS: dict[str, dict[str, int]] = {
     "recent": {"contextDefinitions": 0, "contextRecent": 100, "contextSimilar": 0},
     "similar": {"contextDefinitions": 0, "contextRecent": 0, "contextSimilar": 100},
     "all sources": {},
+    "model default": {"contextTokens": -1},  # the budget measured for the model
 }
 _JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts")
 _JS_KEYWORDS = frozenset(
@@ -606,7 +611,7 @@ def differing_answers(first: list[Outcome], again: list[Outcome]) -> int:
 
 
 def snippet_churn(workspace: Path, holes: list[Hole]) -> tuple[int, int]:
-    """Type each hole's line a character at a time, gathering context (default settings) at
+    """Type each hole's line a character at a time, gathering context (384 tokens) at
     every keystroke as the server does: (keystrokes, keystrokes that changed the snippets).
     A change moves the prompt's start, so the model evaluates it again."""
     folders = tuple(sorted(path for path in workspace.iterdir() if path.is_dir()))
@@ -614,7 +619,7 @@ def snippet_churn(workspace: Path, holes: list[Hole]) -> tuple[int, int]:
     while context.index_step(500):
         pass
     count = gguf_token_counter(resolve_model_path(None))
-    options = context_options(Settings())
+    options = context_options(Settings(context_tokens=DEFAULT_CONTEXT_TOKENS))
     keystrokes = changed = 0
     for hole in holes:
         lines = hole.text.split("\n")
@@ -906,7 +911,10 @@ async def bench_language(
                 f"snippets changed on {changed} ({100 * changed / max(1, keystrokes):.1f}%)"
             )
             return []
-        configs = {name: {**common, **args.known_configs[name]} for name in args.configs.split(",")}
+        configs = {
+            name: {"contextTokens": DEFAULT_CONTEXT_TOKENS, **common, **args.known_configs[name]}
+            for name in args.configs.split(",")
+        }
         first = await run_configs(configs, workspace, holes)
         if args.baseline_from:
             saved = json.loads(Path(args.baseline_from).read_text(encoding="utf-8"))

@@ -47,10 +47,24 @@ class ModelPreset:
     repo: str = ""  # Hugging Face repository of a GGUF build ("" if none is known)
     file_name: str = ""
     embedded: EmbeddedModel | None = None
+    # Cross-file context budget measured for this model (bench/crossfile.py); None: not
+    # measured, DEFAULT_CONTEXT_TOKENS.
+    context_tokens: int | None = None
 
     @property
     def is_moe(self) -> bool:
         return self.total_params != self.active_params
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """The names its GGUF file goes by on disk."""
+        names = (self.file_name, self.embedded.file_name if self.embedded else "")
+        return tuple(name for name in names if name)
+
+
+# Cross-file context for models fimble has not measured (a remote engine's, a file of one's
+# own): on, as for the 1.5B, the smallest model measured to gain from it.
+DEFAULT_CONTEXT_TOKENS = 384
 
 
 PRESETS: tuple[ModelPreset, ...] = (
@@ -63,6 +77,9 @@ PRESETS: tuple[ModelPreset, ...] = (
         DEFAULT_MODEL.size,
         24 * 2 * (64 + 64),
         embedded=DEFAULT_MODEL,
+        # 320 Python and 200 TS/JS holes: exact match -1.2 and +2.0 points with 384 tokens of
+        # context, both within the noise, for 3% more latency (docs/benchmarks.md).
+        context_tokens=0,
     ),
     ModelPreset(
         "qwen2.5-coder-1.5b",
@@ -73,6 +90,7 @@ PRESETS: tuple[ModelPreset, ...] = (
         CODER_1_5B_MODEL.size,
         28 * 2 * (128 + 128),
         embedded=CODER_1_5B_MODEL,
+        context_tokens=384,  # 200 Python holes: exact match up with it (docs/benchmarks.md)
     ),
     ModelPreset(
         "qwen2.5-coder-1.5b-base",
@@ -154,6 +172,20 @@ PRESETS: tuple[ModelPreset, ...] = (
 
 def preset_named(name: str) -> ModelPreset | None:
     return next((preset for preset in PRESETS if preset.name == name.lower()), None)
+
+
+def preset_of_file(model_file: Path) -> ModelPreset | None:
+    """The preset whose GGUF `model_file` is, by its name (None: a file fimble does not know)."""
+    return next((preset for preset in PRESETS if model_file.name in preset.file_names), None)
+
+
+def measured_context_tokens(model_file: Path | None) -> int:
+    """The cross-file context budget for the model in `model_file` (None: a remote engine's
+    model): as measured for its preset, else DEFAULT_CONTEXT_TOKENS."""
+    preset = preset_of_file(model_file) if model_file is not None else None
+    if preset is None or preset.context_tokens is None:
+        return DEFAULT_CONTEXT_TOKENS
+    return preset.context_tokens
 
 
 def pulled_path(preset: ModelPreset) -> Path:

@@ -149,6 +149,7 @@ def _doctor(args: argparse.Namespace) -> int:
     _say(f"model file: {description.model_path}")
     _say(f"loads: yes, in {time.perf_counter() - started:.2f} s")
     _say(f"FIM format: {description.fim_template}")
+    _say(f"cross-file context: {_measured_context(Path(description.model_path))}")
     for key, value in description.details.items():
         _say(f"{key.replace('_', ' ')}: {value}")
     size = Path(description.model_path).stat().st_size
@@ -158,6 +159,19 @@ def _doctor(args: argparse.Namespace) -> int:
     _doctor_model_choice(args, Settings(model_path=args.model or ""))
     _say("OK: fimble is ready")
     return 0
+
+
+def _measured_context(model_file: Path) -> str:
+    """What contextTokens -1 (the default) gives this model."""
+    from engines.model_catalog import measured_context_tokens, preset_of_file
+
+    budget = measured_context_tokens(model_file)
+    preset = preset_of_file(model_file)
+    if preset is None or preset.context_tokens is None:
+        return f"{budget} tokens by default (not measured for this model)"
+    if budget == 0:
+        return "none by default (measured not to help this model; contextTokens turns it on)"
+    return f"{budget} tokens by default (measured for this model)"
 
 
 def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ from context.cross_file_context import ContextOptions, CrossFileContext, CrossFi
 from context.line_breaks import lf_lines
 from context.workspace_files import ScopeLimits, WorkspaceScope, real_path
 from engines.completion_engine import CompletionEngine
+from engines.model_catalog import measured_context_tokens, model_file_for
 from engines.token_counter import TokenCounter, VocabularyNotConvertible, gguf_token_counter
 from lsp_server.pipeline.request import CompletionRequest
 from lsp_server.settings import Settings
@@ -40,9 +42,23 @@ def path_of_uri(uri: str) -> Path | None:
     return real_path(path) or path.absolute()
 
 
+def context_budget(settings: Settings) -> int:
+    """contextTokens as it applies: the setting, or (-1) the budget measured for the model
+    the settings load (on the context thread: naming the default model asks llama.cpp
+    whether it has a GPU)."""
+    if settings.context_tokens >= 0:
+        return settings.context_tokens
+    return _measured_budget(settings.engine, settings.model_path)
+
+
+@functools.lru_cache(maxsize=8)
+def _measured_budget(engine: str, model_path: str) -> int:
+    return measured_context_tokens(model_file_for(model_path) if engine == "local" else None)
+
+
 def context_options(settings: Settings) -> ContextOptions:
     return ContextOptions(
-        budget_tokens=settings.context_tokens,
+        budget_tokens=context_budget(settings),
         shares={
             "definitions": settings.context_definitions,
             "recent": settings.context_recent,
@@ -126,7 +142,7 @@ class WorkspaceContext:
         self._index_settings = settings
         if self._indexing is not None and not self._indexing.done():
             return
-        if settings.context_tokens <= 0 or settings.context_similar <= 0 or not self._folders:
+        if settings.context_tokens == 0 or settings.context_similar <= 0 or not self._folders:
             return
         self._indexing = asyncio.ensure_future(self._index())
 
@@ -137,6 +153,8 @@ class WorkspaceContext:
     async def _index(self) -> None:
         def step() -> tuple[bool, object]:
             in_force = (self._index_settings, self._folders)
+            if context_budget(in_force[0]) <= 0:  # the model's measured budget is none
+                return False, in_force
             return self._ensure(in_force[0]).index_step(INDEX_CHUNK_FILES), in_force
 
         try:

@@ -58,6 +58,7 @@ def test_doctor_checks_the_default_model() -> None:
     result = fimble("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FIM format: qwen" in result.stdout
+    assert "cross-file context: none by default" in result.stdout
     assert "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf" in result.stdout
     assert "Apache-2.0" in result.stdout
     assert "OK: fimble is ready" in result.stdout

@@ -15,7 +15,8 @@ APP = "from {module} import DEPLOY_TOKEN_ZQ\n\nassert DEPLOY_TOKEN_ZQ == "
 
 
 async def _complete(start_server: StartServer, workspace: Path, module: str) -> str:
-    client = await start_server(root_uri=workspace.as_uri())
+    # Context on (the default model's measured budget is none).
+    client = await start_server({"contextTokens": 384}, root_uri=workspace.as_uri())
     # The editor has the file open as well (open documents go through the same scope).
     values = workspace / f"{module}.py"
     open_document(client, values.as_uri(), values.read_text())

@@ -26,8 +26,9 @@ def midpoint(left, right):
 """
 
 
-async def _complete(start_server: StartServer, workspace: Path, context_tokens: int) -> str:
-    client = await start_server({"contextTokens": context_tokens}, root_uri=workspace.as_uri())
+async def _complete(start_server: StartServer, workspace: Path, context_tokens: int | None) -> str:
+    settings = {} if context_tokens is None else {"contextTokens": context_tokens}
+    client = await start_server(settings, root_uri=workspace.as_uri())
     uri = (workspace / "shapes" / "main.py").as_uri()
     open_document(client, uri, MAIN)
     result = await inline_at(client, uri, 4, len("    return lerp_backwards_zq("))
@@ -48,6 +49,8 @@ async def test_definition_from_another_file_decides_the_argument_order(
     # `right, left)`; only the signature in helpers.py says so.
     assert with_context.replace(" ", "").endswith(",right,left)"), (with_context, without_context)
     assert not without_context.replace(" ", "").endswith(",right,left)"), without_context
+    # The default model's measured budget is none: by default its prompt is the no-context one.
+    assert await _complete(start_server, tmp_path, None) == without_context
 
 
 SHAPES = """def area_of_rectangle(width, height):

@@ -17,14 +17,23 @@ from engines.memory_estimate import (
     fitting_configuration,
     read_gguf_metadata,
 )
-from engines.model_catalog import choose_default_model, model_file_for, resolve_model
+from engines.model_catalog import (
+    DEFAULT_CONTEXT_TOKENS,
+    choose_default_model,
+    measured_context_tokens,
+    model_file_for,
+    resolve_model,
+)
 from engines.model_files import (
     CODER_1_5B_MODEL,
     DEFAULT_MODEL,
     ModelFileError,
     assemble_embedded_model,
 )
+from lsp_server import workspace_context
 from lsp_server.engine_loading import MemoryPlan, flash_attention, plan_memory
+from lsp_server.settings import Settings
+from lsp_server.workspace_context import context_budget
 
 
 @pytest.mark.model
@@ -155,3 +164,30 @@ def test_the_file_a_model_path_loads_is_named_without_loading_it(
     assert model_file_for("laguna-xs.2") is None
     assert model_file_for("~/m.gguf") == Path("~/m.gguf").expanduser()
     assert list(tmp_path.iterdir()) == []  # nothing joined or downloaded
+
+
+def test_the_context_budget_is_the_one_measured_for_the_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """contextTokens -1 (the default) is the budget measured for the model the settings load:
+    none for the 0.5B (context did not help it), 384 for the 1.5B and for any model fimble has
+    not measured, a remote engine's among them; a budget set by hand is kept."""
+    monkeypatch.setenv("FIMBLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(model_catalog, "gpu_backend", lambda: False)
+    workspace_context._measured_budget.cache_clear()
+    budgets = {
+        "": 0,
+        "qwen2.5-coder-0.5b": 0,
+        str(tmp_path / DEFAULT_MODEL.file_name): 0,
+        "qwen2.5-coder-1.5b": 384,
+        "qwen3-coder-30b-a3b": 384,
+        "laguna-xs.2": 384,
+        "~/my-own-model.gguf": 384,
+    }
+    for model_path, budget in budgets.items():
+        assert context_budget(Settings(model_path=model_path)) == budget, model_path
+    assert context_budget(Settings(engine="openai", remote_url="http://localhost:1")) == 384
+    assert context_budget(Settings(model_path="", context_tokens=256)) == 256
+    assert context_budget(Settings(model_path="qwen2.5-coder-1.5b", context_tokens=0)) == 0
+    assert measured_context_tokens(None) == DEFAULT_CONTEXT_TOKENS
+    workspace_context._measured_budget.cache_clear()

@@ -163,15 +163,14 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _measured_context(model_file: Path) -> str:
     """What contextTokens -1 (the default) gives this model."""
-    from engines.model_catalog import measured_context_tokens, preset_of_file
+    from engines.model_catalog import DEFAULT_CONTEXT_TOKENS, preset_of_file
 
-    budget = measured_context_tokens(model_file)
     preset = preset_of_file(model_file)
     if preset is None or preset.context_tokens is None:
-        return f"{budget} tokens by default (not measured for this model)"
-    if budget == 0:
+        return f"{DEFAULT_CONTEXT_TOKENS} tokens by default (not measured for this model)"
+    if preset.context_tokens == 0:
         return "none by default (measured not to help this model; contextTokens turns it on)"
-    return f"{budget} tokens by default (measured for this model)"
+    return f"{preset.context_tokens} tokens by default (measured for this model)"
 
 
 def _doctor_model_choice(args: argparse.Namespace, settings: Settings) -> None:
